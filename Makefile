@@ -1,0 +1,61 @@
+# mcpu: top-level build.  `make` builds the nginx module and the programs;
+# `make run` and `make test` first install what a fresh Debian 12 lacks.
+
+NGINX_SRC ?= /usr/share/nginx/src
+BUILD     ?= build
+CC        ?= cc
+
+CFLAGS_COMMON = -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC \
+                -D_GNU_SOURCE -Ingx_mcpu_module
+RDKAFKA_CFLAGS = $(shell pkg-config --cflags rdkafka 2>/dev/null)
+RDKAFKA_LIBS   = $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
+JANSSON_LIBS   = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+
+RING_SRCS   = ngx_mcpu_module/mcpu_ring.c
+RING_DEPS   = ngx_mcpu_module/mcpu_ring.h
+
+MODULE_SRCS = $(wildcard ngx_mcpu_module/*.c)
+MODULE_DEPS = $(wildcard ngx_mcpu_module/*.h) config
+
+BATCHER_SRCS = $(wildcard batcher/*.c) $(RING_SRCS)
+BATCHER_DEPS = $(wildcard batcher/*.h) $(RING_DEPS)
+
+TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+
+.PHONY: all module programs tests deps test run clean
+
+all: module programs
+
+programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-kafka
+
+# The module is built by nginx's own build system against the exact sources
+# and configure flags of the nginx it will be loaded into (--with-compat).
+module: $(BUILD)/ngx_http_mcpu_module.so
+
+$(BUILD)/ngx_http_mcpu_module.so: $(MODULE_SRCS) $(MODULE_DEPS)
+	NGINX_SRC="$(NGINX_SRC)" BUILD="$(BUILD)" scripts/build-module.sh
+
+$(BUILD)/mcpu-batcher: $(BATCHER_SRCS) $(BATCHER_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) -o $@ $(BATCHER_SRCS) \
+	    $(RDKAFKA_LIBS) -lpthread
+
+$(BUILD)/mcpu-kafka: kafka/mcpu_kafka.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) -o $@ $< $(RDKAFKA_LIBS) -lpthread
+
+tests: $(TEST_BINS)
+
+$(BUILD)/tests/test_ring: tests/test_ring.c tests/mcpu_test.h $(RING_SRCS) $(RING_DEPS)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_ring.c $(RING_SRCS)
+
+$(BUILD)/tests/test_event: tests/test_event.c tests/mcpu_test.h ngx_mcpu_module/mcpu_event.c ngx_mcpu_module/mcpu_event.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_event.c ngx_mcpu_module/mcpu_event.c $(JANSSON_LIBS)
+
+deps:
+	scripts/install-deps.sh
+
+clean:
+	rm -rf $(BUILD) t/servroot*

@@ -1,0 +1,100 @@
+/*
+ * mcpu_event.h: validates one client event and builds its Kafka record.
+ * Pure C with jansson: bytes in, verdict and record out.  No nginx headers,
+ * so the C unit tests link it as it is.
+ */
+
+#ifndef MCPU_EVENT_H
+#define MCPU_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+/* the version of the Kafka record layout written by mcpu_event_record() */
+#define MCPU_RECORD_SCHEMA       1
+
+#define MCPU_EV_MAX_ID           128     /* Client-Id, transferId bytes */
+#define MCPU_EV_MAX_HEADER       128     /* other client metadata headers */
+#define MCPU_EV_MAX_CORES        1024    /* entries in a per-core object */
+#define MCPU_EV_MAX_DETAIL       160
+
+
+typedef enum {
+    MCPU_EV_OK = 0,
+    MCPU_EV_BAD_JSON,
+    MCPU_EV_NOT_OBJECT,
+    MCPU_EV_MISSING_TYPE,
+    MCPU_EV_UNKNOWN_TYPE,
+    MCPU_EV_MISSING_TIME,
+    MCPU_EV_BAD_TIME,
+    MCPU_EV_MISSING_FIELD,
+    MCPU_EV_BAD_FIELD,
+    MCPU_EV_MISSING_CLIENT_ID,
+    MCPU_EV_BAD_HEADER,
+    MCPU_EV_TOO_LARGE,
+    MCPU_EV_NO_MEMORY,
+    MCPU_EV_LAST
+} mcpu_ev_rc_t;
+
+
+typedef struct {
+    const char  *data;
+    size_t       len;               /* data == NULL: absent */
+} mcpu_ev_str_t;
+
+
+/* What the server knows about the request, added to every record. */
+typedef struct {
+    mcpu_ev_str_t  client_id;       /* Client-Id header */
+    mcpu_ev_str_t  client_version;  /* Client-Version header */
+    mcpu_ev_str_t  client_os;       /* Client-Os header */
+    mcpu_ev_str_t  os_version;      /* Os-Version header */
+    mcpu_ev_str_t  node;            /* this host, mcpu_node */
+    int64_t        received_ms;     /* receive time, ms since the epoch */
+} mcpu_ev_meta_t;
+
+
+typedef struct {
+    const char  *type;              /* on success: the event type name */
+    int64_t      time_ms;           /* on success: event time, normalised */
+    char         detail[MCPU_EV_MAX_DETAIL];   /* on failure: what and where */
+} mcpu_ev_result_t;
+
+
+/**
+ * @brief Sets up the bump allocator jansson uses, so that validating an
+ *        event allocates nothing from malloc in the common case.
+ * @returns 0, or -1 when the arena itself cannot be allocated.
+ * @warning process-global (jansson's allocator is): call once per process,
+ *          before any other jansson use.
+ * @locality nginx worker at start; tests.
+ */
+int mcpu_event_init(size_t arena_size);
+
+/**
+ * @brief Validates one event and writes its Kafka record (compact JSON) to
+ *        out.  The key of the record is meta->client_id.
+ * @returns MCPU_EV_OK with *out_len set, or the reason it was refused, with
+ *          a sentence in res->detail.  MCPU_EV_TOO_LARGE when the record
+ *          does not fit in out_size bytes.
+ * @locality single-threaded callers (the arena is not thread-safe).
+ */
+mcpu_ev_rc_t mcpu_event_record(const char *body, size_t len,
+    const mcpu_ev_meta_t *meta, char *out, size_t out_size, size_t *out_len,
+    mcpu_ev_result_t *res);
+
+/* Stable machine-readable code for the JSON error body, e.g. "bad_time". */
+const char *mcpu_ev_code(mcpu_ev_rc_t rc);
+
+/**
+ * @brief Parses RFC 3339 ("2026-11-23T22:00:00.123Z", "+01:00" offsets,
+ *        any number of fraction digits) into ms since the epoch.
+ * @returns 0, or -1 if the text is not such a time.
+ */
+int mcpu_event_parse_time(const char *s, size_t len, int64_t *ms);
+
+/* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes, no NUL). */
+size_t mcpu_event_format_time(int64_t ms, char *out);
+
+#endif /* MCPU_EVENT_H */

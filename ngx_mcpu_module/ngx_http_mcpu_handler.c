@@ -1,0 +1,487 @@
+/*
+ * ngx_http_mcpu_handler.c: the ingest request, step by step: refuse what
+ * can be refused from the headers, read the body, validate it and build the
+ * record, enqueue it, answer.  Every answer is JSON, written in one place.
+ */
+
+#include "ngx_http_mcpu_module.h"
+
+
+static ngx_int_t ngx_http_mcpu_check_content_type(ngx_http_request_t *r);
+static void ngx_http_mcpu_read_meta(ngx_http_request_t *r,
+    mcpu_ev_meta_t *meta);
+static void ngx_http_mcpu_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcpu_process(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcpu_get_body(ngx_http_request_t *r,
+    size_t limit, u_char **data, size_t *len);
+static ngx_int_t ngx_http_mcpu_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail);
+static ngx_int_t ngx_http_mcpu_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail);
+static ngx_int_t ngx_http_mcpu_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_buf_t *b);
+static ngx_int_t ngx_http_mcpu_add_header(ngx_http_request_t *r,
+    const char *name, u_char *value, size_t len);
+
+
+#define ngx_http_mcpu_str(s)  { (const char *) (s).data, (s).len }
+
+static ngx_str_t  ngx_http_mcpu_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_http_mcpu_accepted = ngx_string("{\"accepted\":1}\n");
+
+/* the record of the event being processed: one per worker, never per event */
+static u_char    *ngx_http_mcpu_record;
+static size_t     ngx_http_mcpu_record_size;
+
+
+ngx_int_t
+ngx_http_mcpu_handler_init_worker(ngx_cycle_t *cycle,
+    ngx_http_mcpu_main_conf_t *mmcf)
+{
+    ngx_http_mcpu_record_size = mmcf->ring.max_record;
+    ngx_http_mcpu_record = ngx_alloc(ngx_http_mcpu_record_size, cycle->log);
+    if (ngx_http_mcpu_record == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (mcpu_event_init(NGX_HTTP_MCPU_ARENA_SIZE) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "mcpu: cannot allocate the %uz-byte event arena",
+                      (size_t) NGX_HTTP_MCPU_ARENA_SIZE);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_mcpu_ctx_t       *ctx;
+    ngx_http_mcpu_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcpu_module);
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        return ngx_http_mcpu_refuse(r, NGX_HTTP_NOT_ALLOWED,
+                                    "method_not_allowed",
+                                    "events are sent with POST");
+    }
+
+    if (ngx_http_mcpu_check_content_type(r) != NGX_OK) {
+        return ngx_http_mcpu_refuse(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "unsupported_media_type",
+                                    "Content-Type must be application/json");
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mcpu_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_mcpu_module);
+    ngx_http_mcpu_read_meta(r, &ctx->meta);
+
+    if (ctx->meta.client_id.data == NULL) {
+        return ngx_http_mcpu_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                    mcpu_ev_code(MCPU_EV_MISSING_CLIENT_ID),
+                                    "the Client-Id header is required");
+    }
+
+    if (r->headers_in.content_length_n > (off_t) mlcf->max_body_size) {
+        return ngx_http_mcpu_refuse(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "body_too_large",
+                                    "the body exceeds mcpu_max_body_size");
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_mcpu_body_handler);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_mcpu_check_content_type(ngx_http_request_t *r)
+{
+    size_t            n;
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.content_type;
+    n = ngx_http_mcpu_json_type.len;
+
+    if (h == NULL || h->value.len < n
+        || ngx_strncasecmp(h->value.data, ngx_http_mcpu_json_type.data, n)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    /* parameters such as "; charset=utf-8" may follow, nothing else */
+    if (h->value.len > n && h->value.data[n] != ';' && h->value.data[n] != ' ')
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcpu_read_meta(ngx_http_request_t *r, mcpu_ev_meta_t *meta)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+    mcpu_ev_str_t    *dst;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        switch (h[i].key.len) {
+
+        case sizeof("client-id") - 1:   /* and "client-os" */
+            if (ngx_strncmp(h[i].lowcase_key, "client-id", 9) == 0) {
+                dst = &meta->client_id;
+
+            } else if (ngx_strncmp(h[i].lowcase_key, "client-os", 9) == 0) {
+                dst = &meta->client_os;
+
+            } else {
+                dst = NULL;
+            }
+            break;
+
+        case sizeof("os-version") - 1:
+            dst = ngx_strncmp(h[i].lowcase_key, "os-version", 10) == 0
+                  ? &meta->os_version : NULL;
+            break;
+
+        case sizeof("client-version") - 1:
+            dst = ngx_strncmp(h[i].lowcase_key, "client-version", 14) == 0
+                  ? &meta->client_version : NULL;
+            break;
+
+        default:
+            dst = NULL;
+        }
+
+        if (dst != NULL) {
+            dst->data = (const char *) h[i].value.data;
+            dst->len = h[i].value.len;
+        }
+    }
+}
+
+
+static void
+ngx_http_mcpu_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r, ngx_http_mcpu_process(r));
+}
+
+
+static ngx_int_t
+ngx_http_mcpu_process(ngx_http_request_t *r)
+{
+    u_char                     *body;
+    size_t                      len, out_len;
+    ngx_int_t                   rc;
+    ngx_str_t                   key;
+    ngx_time_t                 *tp;
+    mcpu_ev_rc_t                ev;
+    mcpu_ev_result_t            res;
+    ngx_http_mcpu_ctx_t        *ctx;
+    ngx_http_mcpu_loc_conf_t   *mlcf;
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcpu_module);
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcpu_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcpu_module);
+
+    rc = ngx_http_mcpu_get_body(r, mlcf->max_body_size, &body, &len);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mcpu_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body_too_large", "the body exceeds "
+                                        "mcpu_max_body_size");
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the cached time: no syscall per event */
+    tp = ngx_timeofday();
+    ctx->meta.received_ms = (int64_t) tp->sec * 1000 + tp->msec;
+    ctx->meta.node.data = (const char *) mlcf->node.data;
+    ctx->meta.node.len = mlcf->node.len;
+
+    ev = mcpu_event_record((const char *) body, len, &ctx->meta,
+                           (char *) ngx_http_mcpu_record,
+                           ngx_http_mcpu_record_size, &out_len, &res);
+
+    if (ev != MCPU_EV_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcpu: event refused, %s: %s", mcpu_ev_code(ev),
+                      res.detail);
+
+        return ngx_http_mcpu_send_error(r, ev == MCPU_EV_TOO_LARGE
+                                           ? NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                                           : NGX_HTTP_BAD_REQUEST,
+                                        mcpu_ev_code(ev), res.detail);
+    }
+
+    key.data = (u_char *) ctx->meta.client_id.data;
+    key.len = ctx->meta.client_id.len;
+
+    switch (ngx_http_mcpu_ring_enqueue(mmcf, &key, ngx_http_mcpu_record,
+                                       out_len))
+    {
+    case NGX_HTTP_MCPU_ACCEPTED:
+        return ngx_http_mcpu_send_json(r, NGX_HTTP_ACCEPTED,
+                                       ngx_calloc_buf(r->pool));
+
+    case NGX_HTTP_MCPU_TOO_BIG:
+        return ngx_http_mcpu_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "record_too_large", "the record "
+                                        "exceeds the ring's max_record");
+
+    case NGX_HTTP_MCPU_NO_LANE:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "mcpu: this worker has no ring lane, event refused");
+        break;
+
+    default: /* NGX_HTTP_MCPU_RING_FULL */
+        ngx_log_error(mlcf->ring_full_log_level, r->connection->log, 0,
+                      "mcpu: ring lane full, event refused with 503");
+        break;
+    }
+
+    if (ngx_http_mcpu_add_header(r, "Retry-After", NULL, 0) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mcpu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "ring_full", "the event queue is full, "
+                                    "retry later");
+}
+
+
+/*
+ * The body is usually one memory buffer; a body larger than
+ * client_body_buffer_size is in a temporary file and a chunked one may be
+ * in several buffers: those are assembled in the request pool.
+ */
+static ngx_int_t
+ngx_http_mcpu_get_body(ngx_http_request_t *r, size_t limit, u_char **data,
+    size_t *len)
+{
+    u_char       *p;
+    off_t         total;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    *data = (u_char *) "";
+    *len = 0;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    total = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        total += ngx_buf_size(cl->buf);
+    }
+
+    if (total > (off_t) limit) {
+        return NGX_DECLINED;
+    }
+
+    b = r->request_body->bufs->buf;
+
+    if (r->request_body->bufs->next == NULL && !b->in_file) {
+        *data = b->pos;
+        *len = (size_t) (b->last - b->pos);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) total + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *data = p;
+    *len = (size_t) total;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                          b->file_pos);
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                          "mcpu: reading the request body from \"%V\" "
+                          "returned %z of %O bytes", &b->file->name, n,
+                          b->file_last - b->file_pos);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a refusal before the body was read: the body is discarded first */
+static ngx_int_t
+ngx_http_mcpu_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (status == NGX_HTTP_NOT_ALLOWED
+        && ngx_http_mcpu_add_header(r, "Allow", (u_char *) "POST", 4)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mcpu: request refused, %s: %s", code, detail);
+
+    return ngx_http_mcpu_send_error(r, status, code, detail);
+}
+
+
+static ngx_int_t
+ngx_http_mcpu_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail)
+{
+    size_t      size, len;
+    ngx_buf_t  *b;
+
+    len = ngx_strlen(detail);
+
+    /* detail may quote client input: escape it; code is ours */
+    size = sizeof("{\"error\":\"\",\"detail\":\"\"}\n") + ngx_strlen(code)
+           + len + ngx_escape_json(NULL, (u_char *) detail, len);
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "{\"error\":\"%s\",\"detail\":\"", code);
+    b->last = (u_char *) ngx_escape_json(b->last, (u_char *) detail, len);
+    b->last = ngx_cpymem(b->last, "\"}\n", 3);
+
+    return ngx_http_mcpu_send_json(r, status, b);
+}
+
+
+/* b NULL-free and empty: the 202 body */
+static ngx_int_t
+ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (b->last == b->pos) {
+        b->pos = ngx_http_mcpu_accepted.data;
+        b->last = b->pos + ngx_http_mcpu_accepted.len;
+        b->memory = 1;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_http_mcpu_json_type;
+    r->headers_out.content_type_len = ngx_http_mcpu_json_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* value NULL: Retry-After from mcpu_retry_after */
+static ngx_int_t
+ngx_http_mcpu_add_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t           *h;
+    ngx_http_mcpu_loc_conf_t  *mlcf;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (value == NULL) {
+        mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcpu_module);
+
+        value = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (value == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_sprintf(value, "%T", mlcf->retry_after) - value;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = value;
+    h->value.len = len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}

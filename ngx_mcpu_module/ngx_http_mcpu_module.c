@@ -1,0 +1,343 @@
+/*
+ * ngx_http_mcpu_module.c: directives, configuration and process hooks.
+ * The request lifecycle is in ngx_http_mcpu_handler.c, the ring's nginx
+ * side in ngx_http_mcpu_ring.c.
+ */
+
+#include "ngx_http_mcpu_module.h"
+
+
+static void *ngx_http_mcpu_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_mcpu_postconfiguration(ngx_conf_t *cf);
+static char *ngx_http_mcpu_ring(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcpu_ingest(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_mcpu_init_process(ngx_cycle_t *cycle);
+static void ngx_http_mcpu_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_mcpu_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_mcpu_commands[] = {
+
+    { ngx_string("mcpu_ring"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_mcpu_ring,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcpu_ingest"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcpu_ingest,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcpu_node"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, node),
+      NULL },
+
+    { ngx_string("mcpu_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, max_body_size),
+      NULL },
+
+    { ngx_string("mcpu_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, retry_after),
+      NULL },
+
+    { ngx_string("mcpu_ring_full_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, ring_full_log_level),
+      &ngx_http_mcpu_log_levels },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_mcpu_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_mcpu_postconfiguration,       /* postconfiguration */
+
+    ngx_http_mcpu_create_main_conf,        /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_mcpu_create_loc_conf,         /* create location configuration */
+    ngx_http_mcpu_merge_loc_conf           /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_mcpu_module = {
+    NGX_MODULE_V1,
+    &ngx_http_mcpu_module_ctx,             /* module context */
+    ngx_http_mcpu_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_mcpu_init_process,            /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_mcpu_exit_process,            /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_mcpu_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mmcf->ring_path = { 0, NULL };
+     *     mmcf->geometry = { 0, 0, 0 };
+     *     mmcf->ring = { NULL, ... };
+     *     mmcf->ingest_used = 0;
+     */
+
+    mmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcpu_main_conf_t));
+    if (mmcf == NULL) {
+        return NULL;
+    }
+
+    return mmcf;
+}
+
+
+static void *
+ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_mcpu_loc_conf_t  *mlcf;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mlcf->node = { 0, NULL };
+     */
+
+    mlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcpu_loc_conf_t));
+    if (mlcf == NULL) {
+        return NULL;
+    }
+
+    mlcf->ingest = NGX_CONF_UNSET;
+    mlcf->max_body_size = NGX_CONF_UNSET_SIZE;
+    mlcf->retry_after = NGX_CONF_UNSET;
+    mlcf->ring_full_log_level = NGX_CONF_UNSET_UINT;
+
+    return mlcf;
+}
+
+
+static char *
+ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_mcpu_loc_conf_t  *prev = parent;
+    ngx_http_mcpu_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_value(conf->ingest, prev->ingest, 0);
+    ngx_conf_merge_str_value(conf->node, prev->node, "");
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
+                              64 * 1024);
+    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
+    ngx_conf_merge_uint_value(conf->ring_full_log_level,
+                              prev->ring_full_log_level, NGX_LOG_WARN);
+
+    if (conf->node.len == 0) {
+        conf->node = cf->cycle->hostname;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * mcpu_ring PATH [size=SIZE] [lanes=N] [max_record=SIZE];
+ */
+static char *
+ngx_http_mcpu_ring(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcpu_main_conf_t *mmcf = conf;
+
+    char        err[256];
+    ssize_t     n;
+    ngx_str_t  *value, s;
+    ngx_uint_t  i;
+
+    if (mmcf->ring_path.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    mmcf->ring_path = value[1];
+    mmcf->geometry.size = NGX_HTTP_MCPU_DEFAULT_RING_SIZE;
+    mmcf->geometry.lanes = NGX_HTTP_MCPU_DEFAULT_LANES;
+    mmcf->geometry.max_record = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+            n = ngx_parse_size(&s);
+            if (n == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid ring size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            mmcf->geometry.size = (uint64_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "lanes=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (n == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid number of lanes \"%V\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            mmcf->geometry.lanes = (uint32_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_record=", 11) == 0) {
+            s.data = value[i].data + 11;
+            s.len = value[i].len - 11;
+            n = ngx_parse_size(&s);
+            if (n == NGX_ERROR || n > 0x7fffffff) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid max_record \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            mmcf->geometry.max_record = (uint32_t) n;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* unset: the default, or half a lane for a small ring */
+    if (mmcf->geometry.max_record == 0 && mmcf->geometry.lanes != 0) {
+        mmcf->geometry.max_record = (uint32_t) ngx_min(
+                                        NGX_HTTP_MCPU_DEFAULT_MAX_RECORD,
+                                        mmcf->geometry.size
+                                        / mmcf->geometry.lanes / 2);
+    }
+
+    if (mcpu_ring_geometry_check(&mmcf->geometry, err, sizeof(err))
+        != MCPU_RING_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "mcpu_ring: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcpu_ingest(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcpu_loc_conf_t *mlcf = conf;
+
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    if (mlcf->ingest != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    mlcf->ingest = 1;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcpu_module);
+    mmcf->ingest_used = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_mcpu_ingest_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcpu_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcpu_module);
+
+    if (mmcf->ring_path.data == NULL) {
+        if (mmcf->ingest_used) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"mcpu_ingest\" needs \"mcpu_ring\" in the "
+                               "http block");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    return ngx_http_mcpu_ring_open(cf, mmcf);
+}
+
+
+static ngx_int_t
+ngx_http_mcpu_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mcpu_module);
+
+    if (mmcf == NULL || mmcf->ring.hdr == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_mcpu_handler_init_worker(cycle, mmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mcpu_ring_init_worker(cycle, mmcf);
+}
+
+
+static void
+ngx_http_mcpu_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mcpu_module);
+
+    if (mmcf != NULL && mmcf->ring.hdr != NULL) {
+        ngx_http_mcpu_ring_exit_worker(cycle, mmcf);
+    }
+}
