@@ -26,7 +26,7 @@ TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
 all: module programs
 
-programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-kafka
+programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-kafka $(BUILD)/mcpu-load
 
 # The module is built by nginx's own build system against the exact sources
 # and configure flags of the nginx it will be loaded into (--with-compat).
@@ -44,6 +44,10 @@ $(BUILD)/mcpu-kafka: kafka/mcpu_kafka.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) -o $@ $< $(RDKAFKA_LIBS) -lpthread
 
+$(BUILD)/mcpu-load: tools/mcpu_load.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -o $@ $< -lpthread
+
 tests: $(TEST_BINS)
 
 $(BUILD)/tests/test_ring: tests/test_ring.c tests/mcpu_test.h $(RING_SRCS) $(RING_DEPS)
@@ -56,6 +60,15 @@ $(BUILD)/tests/test_event: tests/test_event.c tests/mcpu_test.h ngx_mcpu_module/
 
 deps:
 	scripts/install-deps.sh
+
+# the two commands of the README: each installs what is missing first
+test: deps
+	$(MAKE) all tests
+	scripts/test.sh
+
+run: deps
+	$(MAKE) all
+	scripts/run.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*
