@@ -81,6 +81,7 @@ trap 'exit 130' INT TERM
 
 e2e_start_kafka() {
     "$E2E_BIN/mcpu-kafka" -t "$E2E_TOPIC:$E2E_PARTITIONS" -f "$E2E_WORK/kafka.addr" \
+        -c "$E2E_WORK/kafka.ctl" \
         > /dev/null 2> "$E2E_WORK/kafka.log" &
     E2E_KAFKA_PID=$!
     e2e_wait test -s "$E2E_WORK/kafka.addr" || e2e_fail "mcpu-kafka did not start"
@@ -126,6 +127,21 @@ e2e_start_batcher() {
         --topic "$E2E_TOPIC" "$@" >> "$E2E_WORK/batcher.log" 2>&1 &
     E2E_BATCHER_PID=$!
     e2e_log "batcher pid $E2E_BATCHER_PID"
+}
+
+# Sends a fault-injection command to the local Kafka (see kafka/mcpu_kafka.c).
+e2e_kafka_ctl() {
+    echo "$*" > "$E2E_WORK/kafka.ctl"
+}
+
+# Prints one of the ring's counters: published, released, unreleased_bytes.
+e2e_ring() {
+    perl -I "$E2E_TOP/t/lib" -MMCPU::Ring -e \
+        'print MCPU::Ring::counters($ARGV[0])->{$ARGV[1]}, "\n"' "$E2E_WORK/ring" "$1"
+}
+
+e2e_ring_released_at_least() {
+    [ "$(e2e_ring released)" -ge "$1" ]
 }
 
 # Writes "key<TAB>value" for every record of the topic to the file $1.

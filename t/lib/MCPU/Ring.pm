@@ -16,6 +16,30 @@ use constant {
     REC_MAGIC   => 0x6d637075,
 };
 
+# Returns { published, released, unreleased_bytes } summed over the lanes.
+sub counters {
+    my ($path) = @_;
+
+    open my $fh, '<:raw', $path or die "cannot open ring $path: $!";
+    my $head;
+    read($fh, $head, HEADER_SIZE) == HEADER_SIZE or die "$path is too short";
+    my (undef, undef, undef, $lanes) = unpack 'a8 V V V', $head;
+    my %c = (published => 0, released => 0, unreleased_bytes => 0);
+
+    for my $lane (0 .. $lanes - 1) {
+        my $l;
+        read($fh, $l, LANE_SIZE) == LANE_SIZE or die "$path is too short";
+        my ($p_tail, $p_seq) = unpack 'Q< Q<', substr($l, 64, 16);
+        my ($c_head, $c_seq) = unpack 'Q< Q<', substr($l, 128, 16);
+        $c{published} += $p_seq;
+        $c{released} += $c_seq;
+        $c{unreleased_bytes} += $p_tail - $c_head;
+    }
+
+    close $fh;
+    return \%c;
+}
+
 # Returns a list of { lane, key, value } for the unreleased records.
 sub records {
     my ($path) = @_;

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# `make run`: the local pipeline with events flowing.  Starts the local
+# Kafka, nginx with the module and the batcher, posts sample events, shows
+# them in Kafka, then keeps everything up until Ctrl-C, and stops it all.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=$top/build
+work=${MCPU_RUN_DIR:-$top/build/run}
+topic=mcpu.events
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+port=${MCPU_PORT:-8080}
+port_free "$port" || port=$(perl -MIO::Socket::INET -e \
+    'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
+
+pids=()
+stop_all() {
+    trap - EXIT INT TERM
+    echo
+    echo "stopping: batcher (flushes what is in flight), nginx, kafka"
+    [ -n "${batcher_pid:-}" ] && kill -TERM "$batcher_pid" 2>/dev/null && wait "$batcher_pid" 2>/dev/null
+    [ -n "${nginx_pid:-}" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [ -n "${kafka_pid:-}" ] && kill -TERM "$kafka_pid" 2>/dev/null && wait "$kafka_pid" 2>/dev/null
+    echo "stopped; logs and the ring are in $work"
+}
+trap stop_all EXIT
+trap 'exit 0' INT TERM
+
+rm -rf "$work"
+mkdir -p "$work/nginx/logs"
+
+"$bin/mcpu-kafka" -t "$topic:4" -f "$work/kafka.addr" > /dev/null 2> "$work/kafka.log" &
+kafka_pid=$!
+for _ in $(seq 100); do [ -s "$work/kafka.addr" ] && break; sleep 0.05; done
+brokers=$(cat "$work/kafka.addr")
+
+sed -e "s|@WORK@|$work|g" -e "s|@PORT@|$port|g" -e "s|@MODULE@|$bin/ngx_http_mcpu_module.so|g" \
+    "$top/conf/nginx-run.conf" > "$work/nginx/nginx.conf"
+"$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx.log" &
+nginx_pid=$!
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
+
+"$bin/mcpu-batcher" --ring "$work/ring" --brokers "$brokers" --topic "$topic" \
+    >> "$work/batcher.log" 2>&1 &
+batcher_pid=$!
+
+url=http://127.0.0.1:$port/event
+cat <<INFO
+
+mcpu is running:
+  Kafka (local, librdkafka mock)  $brokers   topic $topic
+  nginx with ngx_http_mcpu_module  $url
+  mcpu-batcher                     ring $work/ring
+  logs                             $work/*.log
+
+Posting sample events:
+INFO
+
+post() {
+    printf '  %-70s -> ' "$2"
+    curl -s -w ' (%{http_code})\n' -X POST -H 'Content-Type: application/json' \
+        -H "Client-Id: $1" -H 'Client-Version: 6.04' -H 'Client-Os: Windows' \
+        -H 'Os-Version: 10.0.19045' --data "$2" "$url" | tr -d '\n'
+    echo
+}
+now=$(date +%s%3N)
+post demo-client-1 "{\"type\":\"AppOpened\",\"time\":$now}"
+post demo-client-1 "{\"type\":\"CpuMeasurement\",\"time\":$now,\"usage\":{\"0\":12.5,\"1\":81}}"
+post demo-client-2 "{\"type\":\"FileTransferStarted\",\"time\":\"$(date -u +%FT%T.%3NZ)\",\"transferId\":\"t-1\"}"
+post demo-client-2 '{"type":"CpuMeasurement","time":"not a time","usage":{"0":1}}'
+
+echo
+echo "In Kafka (key, then the record), read with kcat:"
+for _ in $(seq 100); do
+    n=$(kcat -b "$brokers" -t "$topic" -C -e -q -f '.\n' 2>/dev/null | wc -l)
+    [ "$n" -ge 3 ] && break
+    sleep 0.1
+done
+kcat -b "$brokers" -t "$topic" -C -e -q -f '  %k  %s\n' 2>/dev/null
+
+cat <<INFO
+
+Send one by hand:
+  curl -i -X POST -H 'Content-Type: application/json' -H 'Client-Id: me' \\
+       --data '{"type":"AppOpened","time":'\$(date +%s%3N)'}' $url
+Watch the topic:
+  kcat -b $brokers -t $topic -C -f '%k %s\\n'
+
+Press Ctrl-C to stop everything.
+INFO
+
+wait "$batcher_pid"
