@@ -122,8 +122,9 @@ mcpu_ring_init_header(mcpu_ring_header_t *h, const mcpu_ring_geometry_t *g)
 
 /*
  * The file appears under its name only once it is complete: a reader either
- * finds no file or a fully initialised one, and two creators racing (nginx -t
- * next to a running nginx) both rename a valid ring, never a torn one.
+ * finds no file or a fully initialised one.  Of two creators racing (nginx -t
+ * next to a starting nginx) the first link() wins and the other attaches to
+ * its ring, so nobody keeps writing to a file that was replaced.
  */
 static int
 mcpu_ring_create(const char *path, const mcpu_ring_geometry_t *g,
@@ -161,12 +162,23 @@ mcpu_ring_create(const char *path, const mcpu_ring_geometry_t *g,
         goto failed;
     }
 
-    if (fchmod(fd, mode) == -1 || rename(tmp, path) == -1) {
+    if (fchmod(fd, mode) == -1) {
         snprintf(err, err_size, "placing ring \"%s\" failed: %s", path,
                  strerror(errno));
         goto failed;
     }
 
+    /* link(), not rename(): rename() would replace a ring that another
+     * creator placed meanwhile, with the events already written to it */
+    if (link(tmp, path) == -1 && errno != EEXIST) {
+        snprintf(err, err_size, "placing ring \"%s\" failed: %s", path,
+                 strerror(errno));
+        goto failed;
+    }
+
+    /* placed, or another creator was first: either way the caller opens
+     * path and checks its geometry */
+    unlink(tmp);
     close(fd);
     return MCPU_RING_OK;
 
@@ -205,6 +217,8 @@ mcpu_ring_match(const mcpu_ring_header_t *h, uint64_t file_size,
 
     if (h->file_size != file_size || !mcpu_ring_is_pow2(h->lane_size)
         || h->lanes == 0 || h->lanes > MCPU_RING_MAX_LANES
+        || h->data_offset < MCPU_RING_HEADER_SIZE
+                            + (uint64_t) h->lanes * sizeof(mcpu_ring_lane_t)
         || h->data_offset + size != h->file_size)
     {
         snprintf(err, err_size, "ring \"%s\" is damaged: header says %" PRIu64

@@ -32,6 +32,8 @@ for t in build/tests/test_*; do
     suite "unit $(basename "$t")" "$t"
 done
 
+suite "README documents every batcher option" scripts/readme-options.sh --check
+
 suite "Test::Nginx t/" prove -I t/lib -j2 t/
 
 for t in tests/e2e/test_*.sh; do

@@ -1,0 +1,58 @@
+/*
+ * mcpu_batcher_conf.h: the batcher's settings.  One table row per option
+ * (mcpu_batcher_conf.c) gives its name in the file, its command-line form,
+ * its default, its bounds and its description; the same table parses the
+ * file and the command line and prints --help and --list-options, so the
+ * README cannot drift from the code.
+ */
+
+#ifndef MCPU_BATCHER_CONF_H
+#define MCPU_BATCHER_CONF_H
+
+#include <stddef.h>
+
+
+/* one librdkafka property, passed to rd_kafka_conf_set() untouched */
+typedef struct {
+    char  *name;
+    char  *value;
+    char  *origin;               /* "FILE:LINE" or "-X", for messages */
+} mcpu_batcher_kafka_prop_t;
+
+
+typedef struct {
+    char                       *config_file;   /* -c; NULL: none */
+    char                       *ring;
+    char                       *brokers;
+    char                       *topic;
+    char                       *log_file;      /* "": stderr */
+    long                        batch;
+    long                        poll_ms;
+    long                        flush_timeout_ms;
+    long                        max_in_flight_per_lane;
+    long                        resend_backoff_ms;
+
+    /* kafka.* lines of the file, then -X options, in that order */
+    mcpu_batcher_kafka_prop_t  *kafka;
+    size_t                      nkafka;
+
+    int                         test;          /* -t: check and exit */
+} mcpu_batcher_conf_t;
+
+
+/**
+ * @brief Fills conf from the defaults, then the file named by -c, then the
+ *        rest of the command line (which wins over the file).  --help,
+ *        --version and --list-options print their output to stdout.
+ * @returns MCPU_BATCHER_OK; MCPU_BATCHER_DONE when an output-only option
+ *          was handled; MCPU_BATCHER_ERROR with one line in errstr naming
+ *          the option and the value (and FILE:LINE for the file).
+ * @locality main thread, at start-up.
+ */
+int mcpu_batcher_conf_load(mcpu_batcher_conf_t *conf, int argc, char **argv,
+    char *errstr, size_t errstr_size);
+
+/** @brief Frees what conf_load allocated; accepts a half-filled conf. */
+void mcpu_batcher_conf_free(mcpu_batcher_conf_t *conf);
+
+#endif /* MCPU_BATCHER_CONF_H */

@@ -1,0 +1,353 @@
+/*
+ * mcpu_batcher_kafka.c: the librdkafka producer of mcpu-batcher.
+ *
+ * Records go to librdkafka in place, without RD_KAFKA_MSG_F_COPY: the ring
+ * slot stays valid until its delivery report arrives, because only the
+ * report can release it (mcpu_batcher_ring.h).  The report, served by
+ * rd_kafka_poll() on the main thread, marks the record's FIFO entry; the
+ * error callback logs and, on a fatal error, stops the batcher.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "mcpu_batcher.h"
+#include "mcpu_batcher_kafka.h"
+#include "mcpu_batcher_log.h"
+
+
+#define MCPU_BATCHER_KAFKA_DR_LOG_MS  1000   /* one delivery error line/s */
+
+
+/*
+ * The batcher's defaults, set before the user's properties so that a
+ * kafka.* line or -X overrides any of them.
+ *
+ * enable.idempotence=true and acks=all: librdkafka retries without
+ * duplicating or reordering within a partition, and a report says
+ * "persisted" only when every in-sync replica has the record.
+ *
+ * message.timeout.ms=0 (no local timeout): librdkafka retries by itself,
+ * for as long as Kafka is away (retries is INT32_MAX with idempotence), and
+ * we add no retry layer on top (STYLE 15).  A finite timeout would only turn
+ * an outage into delivery errors, which we would answer by producing the
+ * same records again from the ring (they are still there): out of order and,
+ * for the idempotent producer, with an epoch bump.  What waits is bounded
+ * anyway: max_in_flight_per_lane records per lane in librdkafka's queue, the
+ * rest in the ring, and a full ring makes nginx answer 503.  Shutdown stays
+ * bounded by flush_timeout_ms, after which unacknowledged records simply
+ * stay in the ring.  Only permanent errors (authorization, record too
+ * large, ...) reach a report, and those records are produced again after
+ * resend_backoff_ms, never dropped.
+ *
+ * linger.ms=5: batches fill under load without adding visible latency.
+ */
+static const char  *mcpu_batcher_kafka_defaults[][2] = {
+    { "enable.idempotence", "true" },
+    { "acks", "all" },
+    { "message.timeout.ms", "0" },
+    { "linger.ms", "5" },
+    { "client.id", MCPU_BATCHER_NAME },
+};
+
+#define MCPU_BATCHER_KAFKA_NDEFAULTS                                         \
+    (sizeof(mcpu_batcher_kafka_defaults)                                     \
+     / sizeof(mcpu_batcher_kafka_defaults[0]))
+
+
+static void mcpu_batcher_kafka_dr(rd_kafka_t *rk,
+    const rd_kafka_message_t *rkm, void *opaque);
+static void mcpu_batcher_kafka_error(rd_kafka_t *rk, int err,
+    const char *reason, void *opaque);
+static void mcpu_batcher_kafka_logger(const rd_kafka_t *rk, int level,
+    const char *fac, const char *buf);
+
+
+int
+mcpu_batcher_kafka_create(mcpu_batcher_kafka_t *k,
+    const mcpu_batcher_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    char                              err[512], servers[1024];
+    size_t                            i, size;
+    rd_kafka_conf_t                  *kc;
+    const mcpu_batcher_kafka_prop_t  *p;
+
+    memset(k, 0, sizeof(*k));
+    k->up = MCPU_BATCHER_KAFKA_UNKNOWN;
+
+    kc = rd_kafka_conf_new();
+
+    for (i = 0; i < MCPU_BATCHER_KAFKA_NDEFAULTS; i++) {
+        if (rd_kafka_conf_set(kc, mcpu_batcher_kafka_defaults[i][0],
+                              mcpu_batcher_kafka_defaults[i][1], err,
+                              sizeof(err)) != RD_KAFKA_CONF_OK)
+        {
+            snprintf(errstr, errstr_size, "default kafka property \"%s\": %s",
+                     mcpu_batcher_kafka_defaults[i][0], err);
+            goto failed;
+        }
+    }
+
+    if (rd_kafka_conf_set(kc, "bootstrap.servers", conf->brokers, err,
+                          sizeof(err)) != RD_KAFKA_CONF_OK)
+    {
+        snprintf(errstr, errstr_size, "option \"brokers\" (\"%s\"): %s",
+                 conf->brokers, err);
+        goto failed;
+    }
+
+    /* untouched: librdkafka checks names and values and says what is wrong;
+     * values are not echoed, they may be passwords */
+    for (i = 0; i < conf->nkafka; i++) {
+        p = &conf->kafka[i];
+
+        if (rd_kafka_conf_set(kc, p->name, p->value, err, sizeof(err))
+            != RD_KAFKA_CONF_OK)
+        {
+            snprintf(errstr, errstr_size, "%s: kafka property \"%s\": %s",
+                     p->origin, p->name, err);
+            goto failed;
+        }
+    }
+
+    rd_kafka_conf_set_opaque(kc, k);
+    rd_kafka_conf_set_dr_msg_cb(kc, mcpu_batcher_kafka_dr);
+    rd_kafka_conf_set_error_cb(kc, mcpu_batcher_kafka_error);
+    rd_kafka_conf_set_log_cb(kc, mcpu_batcher_kafka_logger);
+
+    k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof(err));
+    if (k->rk == NULL) {
+        /* the conf is still ours when rd_kafka_new() fails */
+        snprintf(errstr, errstr_size, "creating the Kafka producer failed: "
+                 "%s", err);
+        goto failed;
+    }
+
+    /* rd_kafka_new() took ownership of the conf object */
+    kc = NULL;
+
+    /* NULL: the topic takes the topic-level properties set above */
+    k->rkt = rd_kafka_topic_new(k->rk, conf->topic, NULL);
+    if (k->rkt == NULL) {
+        snprintf(errstr, errstr_size, "rd_kafka_topic_new(\"%s\") failed: %s",
+                 conf->topic, rd_kafka_err2str(rd_kafka_last_error()));
+        goto failed;
+    }
+
+    size = sizeof(servers);
+    if (rd_kafka_conf_get(rd_kafka_conf(k->rk), "bootstrap.servers", servers,
+                          &size) != RD_KAFKA_CONF_OK)
+    {
+        snprintf(servers, sizeof(servers), "?");
+    }
+
+    mcpu_batcher_log(MCPU_BATCHER_LOG_INFO, "Kafka producer %s: brokers %s, "
+                     "topic \"%s\", librdkafka %s", rd_kafka_name(k->rk),
+                     servers, conf->topic, rd_kafka_version_str());
+
+    return MCPU_BATCHER_OK;
+
+failed:
+
+    if (kc != NULL) {
+        rd_kafka_conf_destroy(kc);
+    }
+
+    mcpu_batcher_kafka_destroy(k);
+    return MCPU_BATCHER_ERROR;
+}
+
+
+void
+mcpu_batcher_kafka_destroy(mcpu_batcher_kafka_t *k)
+{
+    /* topics before the handle (librdkafka's "Termination") */
+    if (k->rkt != NULL) {
+        rd_kafka_topic_destroy(k->rkt);
+        k->rkt = NULL;
+    }
+
+    if (k->rk != NULL) {
+        rd_kafka_destroy(k->rk);
+        k->rk = NULL;
+    }
+}
+
+
+rd_kafka_resp_err_t
+mcpu_batcher_kafka_produce(mcpu_batcher_kafka_t *k, const mcpu_ring_view_t *v,
+    mcpu_batcher_entry_t *e)
+{
+    /* msgflags 0, no RD_KAFKA_MSG_F_COPY: librdkafka reads the value in the
+     * ring slot until the report; the key is always copied */
+    return rd_kafka_producev(k->rk,
+                             RD_KAFKA_V_RKT(k->rkt),
+                             RD_KAFKA_V_KEY(v->key, (size_t) v->key_len),
+                             RD_KAFKA_V_VALUE((void *) v->value,
+                                              (size_t) v->value_len),
+                             RD_KAFKA_V_MSGFLAGS(0),
+                             RD_KAFKA_V_OPAQUE(e),
+                             RD_KAFKA_V_END);
+}
+
+
+void
+mcpu_batcher_kafka_poll(mcpu_batcher_kafka_t *k, int timeout_ms)
+{
+    rd_kafka_poll(k->rk, timeout_ms);
+}
+
+
+int
+mcpu_batcher_kafka_up(mcpu_batcher_kafka_t *k)
+{
+    /* until a report arrives, cluster metadata says the brokers answer;
+     * timeout 0 reads the cached controller id and never blocks */
+    if (k->up == MCPU_BATCHER_KAFKA_UNKNOWN
+        && rd_kafka_controllerid(k->rk, 0) >= 0)
+    {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable: "
+                         "cluster metadata received");
+        k->up = MCPU_BATCHER_KAFKA_UP;
+    }
+
+    return k->up == MCPU_BATCHER_KAFKA_UP;
+}
+
+
+int
+mcpu_batcher_kafka_flush(mcpu_batcher_kafka_t *k, int timeout_ms)
+{
+    rd_kafka_resp_err_t  err;
+
+    /* serves the delivery reports (rd_kafka_poll) while it waits */
+    err = rd_kafka_flush(k->rk, timeout_ms);
+
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "flush: %s after %d ms",
+                         rd_kafka_err2str(err), timeout_ms);
+    }
+
+    /* reports that raced with the end of the flush */
+    rd_kafka_poll(k->rk, 0);
+
+    return rd_kafka_outq_len(k->rk);
+}
+
+
+/*
+ * Called exactly once per message, from rd_kafka_poll()/rd_kafka_flush() on
+ * the main thread.  Only this moves a record towards release.
+ */
+static void
+mcpu_batcher_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
+    void *opaque)
+{
+    uint64_t               now;
+    const char            *status;
+    mcpu_batcher_kafka_t  *k = opaque;
+    mcpu_batcher_entry_t  *e = rkm->_private;
+
+    (void) rk;
+
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (k->up != MCPU_BATCHER_KAFKA_UP) {
+            mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable%s: "
+                             "deliveries are acknowledged",
+                             k->up == MCPU_BATCHER_KAFKA_DOWN ? " again" : "");
+            k->up = MCPU_BATCHER_KAFKA_UP;
+        }
+
+        mcpu_batcher_ring_done(k->ring, e, 1);
+        return;
+    }
+
+    mcpu_batcher_ring_done(k->ring, e, 0);
+
+    now = mcpu_batcher_ring_now_ms();
+
+    if (now - k->dr_log_ms < MCPU_BATCHER_KAFKA_DR_LOG_MS) {
+        k->dr_unlogged++;
+        return;
+    }
+
+    switch (rd_kafka_message_status(rkm)) {
+    case RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED:
+        status = "possibly persisted";
+        break;
+    case RD_KAFKA_MSG_STATUS_PERSISTED:
+        status = "persisted";
+        break;
+    default:
+        status = "not persisted";
+        break;
+    }
+
+    mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "delivery failed for lane %u "
+                     "position %" PRIu64 ": %s: %s (%s); it stays in the ring "
+                     "and is produced again (%" PRIu64 " more failures since "
+                     "the last such line)", (unsigned) e->lane, e->pos,
+                     rd_kafka_err2name(rkm->err), rd_kafka_err2str(rkm->err),
+                     status, k->dr_unlogged);
+
+    k->dr_log_ms = now;
+    k->dr_unlogged = 0;
+}
+
+
+/*
+ * Every error is logged (__TRANSPORT by librdkafka itself); only __FATAL
+ * acts (the idempotent producer can no longer keep its promises): the loop
+ * stops, flushes what it can and the batcher exits 1.  "All brokers down"
+ * marks Kafka unreachable until the next acknowledged delivery.
+ */
+static void
+mcpu_batcher_kafka_error(rd_kafka_t *rk, int err, const char *reason,
+    void *opaque)
+{
+    char                   fatal[512];
+    rd_kafka_resp_err_t    orig;
+    mcpu_batcher_kafka_t  *k = opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        orig = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "Kafka fatal error: %s: %s; "
+                         "stopping (unacknowledged records stay in the ring)",
+                         rd_kafka_err2name(orig), fatal);
+        k->fatal = 1;
+        return;
+    }
+
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        if (k->up != MCPU_BATCHER_KAFKA_DOWN) {
+            mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "Kafka is unreachable: "
+                             "%s; records wait in the ring", reason);
+            k->up = MCPU_BATCHER_KAFKA_DOWN;
+        }
+
+        return;
+    }
+
+    /* a broker connection failing: librdkafka's own FAIL line (log_cb)
+     * already says it in the same words */
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+        return;
+    }
+
+    mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "Kafka error %s: %s",
+                     rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+}
+
+
+/* librdkafka's own log lines, from any of its threads, in our format */
+static void
+mcpu_batcher_kafka_logger(const rd_kafka_t *rk, int level, const char *fac,
+    const char *buf)
+{
+    (void) rk;
+
+    mcpu_batcher_log(level, "librdkafka %s: %s", fac, buf);
+}

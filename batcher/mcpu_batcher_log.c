@@ -1,0 +1,143 @@
+/*
+ * mcpu_batcher_log.c: the batcher's log lines.  See mcpu_batcher_log.h.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcpu_batcher.h"
+#include "mcpu_batcher_log.h"
+
+
+#define MCPU_BATCHER_LOG_LINE  2048
+
+
+static const char  *mcpu_batcher_log_levels[] = {
+    "EMERG", "ALERT", "CRIT", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG"
+};
+
+/* descriptor of the log; its number never changes after start-up */
+static int          mcpu_batcher_log_fd = STDERR_FILENO;
+static const char  *mcpu_batcher_log_path;
+static int          mcpu_batcher_log_max = MCPU_BATCHER_LOG_DEBUG;
+
+
+int
+mcpu_batcher_log_open(const char *path, char *errstr, size_t errstr_size)
+{
+    int  fd;
+
+    if (path == NULL || path[0] == '\0') {
+        return MCPU_BATCHER_OK;
+    }
+
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd == -1) {
+        snprintf(errstr, errstr_size, "open(\"%s\") for the log failed: %s",
+                 path, strerror(errno));
+        return MCPU_BATCHER_ERROR;
+    }
+
+    mcpu_batcher_log_fd = fd;
+    mcpu_batcher_log_path = path;
+
+    return MCPU_BATCHER_OK;
+}
+
+
+int
+mcpu_batcher_log_reopen(char *errstr, size_t errstr_size)
+{
+    int  fd;
+
+    if (mcpu_batcher_log_path == NULL) {
+        return MCPU_BATCHER_OK;
+    }
+
+    fd = open(mcpu_batcher_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+              0640);
+    if (fd == -1) {
+        snprintf(errstr, errstr_size, "reopening the log \"%s\" failed: %s",
+                 mcpu_batcher_log_path, strerror(errno));
+        return MCPU_BATCHER_ERROR;
+    }
+
+    /* atomic for other threads: they write to the old file or the new one */
+    if (dup3(fd, mcpu_batcher_log_fd, O_CLOEXEC) == -1) {
+        snprintf(errstr, errstr_size, "dup3() for the log \"%s\" failed: %s",
+                 mcpu_batcher_log_path, strerror(errno));
+        close(fd);
+        return MCPU_BATCHER_ERROR;
+    }
+
+    close(fd);
+
+    return MCPU_BATCHER_OK;
+}
+
+
+void
+mcpu_batcher_log_level(int level)
+{
+    mcpu_batcher_log_max = level;
+}
+
+
+void
+mcpu_batcher_log(int level, const char *fmt, ...)
+{
+    int              n, m;
+    char             line[MCPU_BATCHER_LOG_LINE];
+    size_t           len;
+    va_list          args;
+    struct tm        tm;
+    struct timespec  ts;
+
+    if (level < 0 || level > MCPU_BATCHER_LOG_DEBUG) {
+        level = MCPU_BATCHER_LOG_DEBUG;
+    }
+
+    if (level > mcpu_batcher_log_max) {
+        return;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+
+    n = snprintf(line, sizeof(line),
+                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+                 MCPU_BATCHER_NAME, (long) getpid(),
+                 mcpu_batcher_log_levels[level]);
+
+    va_start(args, fmt);
+    m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, args);
+    va_end(args);
+
+    len = (size_t) n;
+    if (m > 0) {
+        len += (size_t) m < sizeof(line) - n - 1 ? (size_t) m
+                                                 : sizeof(line) - n - 2;
+    }
+
+    /* one line per event: a message with newlines (librdkafka's) is
+     * flattened so that every log line starts with a timestamp */
+    for (size_t i = (size_t) n; i < len; i++) {
+        if (line[i] == '\n' || line[i] == '\r') {
+            line[i] = ' ';
+        }
+    }
+
+    line[len++] = '\n';
+
+    while (write(mcpu_batcher_log_fd, line, len) == -1 && errno == EINTR) {
+        /* retry: SIGHUP/SIGTERM may interrupt the write */
+    }
+}
