@@ -34,6 +34,7 @@ static int mcpu_ring_match(const mcpu_ring_header_t *h, uint64_t file_size,
 static unsigned char *mcpu_ring_lane_data(mcpu_ring_t *ring, int lane);
 static int mcpu_ring_rec_ok(mcpu_ring_t *ring, const mcpu_ring_rec_t *rec,
     uint64_t room);
+static void mcpu_ring_repair_seq(mcpu_ring_t *ring, int lane);
 
 
 static int
@@ -134,10 +135,20 @@ mcpu_ring_create(const char *path, const mcpu_ring_geometry_t *g,
     char                 tmp[4096];
     mcpu_ring_header_t   h;
 
+    if (g == NULL) {
+        snprintf(err, err_size, "ring \"%s\" cannot be created without a "
+                 "geometry", path);
+        return MCPU_RING_ERROR;
+    }
+
     if ((size_t) snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
                           (long) getpid()) >= sizeof(tmp))
     {
         snprintf(err, err_size, "ring path \"%s\" is too long", path);
+        return MCPU_RING_ERROR;
+    }
+
+    if (mcpu_ring_geometry_check(g, err, err_size) != MCPU_RING_OK) {
         return MCPU_RING_ERROR;
     }
 
@@ -195,7 +206,9 @@ mcpu_ring_match(const mcpu_ring_header_t *h, uint64_t file_size,
     const mcpu_ring_geometry_t *g, const char *path, char *err,
     size_t err_size)
 {
-    uint64_t  size;
+    char                  why[256];
+    uint64_t              size;
+    mcpu_ring_geometry_t  stored;
 
     if (memcmp(h->magic, MCPU_RING_MAGIC, sizeof(h->magic)) != 0) {
         snprintf(err, err_size, "\"%s\" is not an mcpu ring (bad magic)",
@@ -223,6 +236,15 @@ mcpu_ring_match(const mcpu_ring_header_t *h, uint64_t file_size,
     {
         snprintf(err, err_size, "ring \"%s\" is damaged: header says %" PRIu64
                  " bytes, file has %" PRIu64, path, h->file_size, file_size);
+        return MCPU_RING_ERROR;
+    }
+
+    stored.size = size;
+    stored.lanes = h->lanes;
+    stored.max_record = h->max_record;
+
+    if (mcpu_ring_geometry_check(&stored, why, sizeof(why)) != MCPU_RING_OK) {
+        snprintf(err, err_size, "ring \"%s\" is damaged: %s", path, why);
         return MCPU_RING_ERROR;
     }
 
@@ -383,11 +405,15 @@ mcpu_ring_claim(mcpu_ring_t *ring, uint32_t pid, int (*alive)(uint32_t pid))
         if (owner != 0 && !alive(owner) && ck_pr_cas_32(&l->owner_pid, owner,
                                                          pid))
         {
-            goto claimed;
+            goto taken_over;
         }
     }
 
     return MCPU_RING_NO_LANE;
+
+taken_over:
+
+    mcpu_ring_repair_seq(ring, i);
 
 claimed:
 
@@ -397,6 +423,36 @@ claimed:
     l->claimed_ms = mcpu_ring_now_ms();
     ck_pr_fence_store();
     return i;
+}
+
+
+/*
+ * A producer killed between publishing p_tail and counting the record in
+ * p_seq left p_seq one behind: the last published record already carries
+ * that number.  Nobody produces into the lane while it is being taken over,
+ * and the batcher only reads, so the walk sees stable bytes.
+ */
+static void
+mcpu_ring_repair_seq(mcpu_ring_t *ring, int lane)
+{
+    int                found;
+    uint32_t           last;
+    uint64_t           cursor;
+    mcpu_ring_view_t   v;
+    mcpu_ring_lane_t  *l = &ring->lanes[lane];
+
+    found = 0;
+    last = 0;
+    cursor = ck_pr_load_64(&l->c_head);
+
+    while (mcpu_ring_peek(ring, lane, &cursor, &v) == MCPU_RING_OK) {
+        last = v.seq;
+        found = 1;
+    }
+
+    if (found && last == (uint32_t) l->p_seq) {
+        ck_pr_store_64(&l->p_seq, l->p_seq + 1);
+    }
 }
 
 
@@ -442,9 +498,14 @@ mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
     mcpu_ring_rec_t   *rec;
     mcpu_ring_lane_t  *l = &ring->lanes[lane];
 
+    /* each length alone first, so their sum cannot wrap */
+    if (key_len > UINT16_MAX || value_len > ring->max_record) {
+        return MCPU_RING_TOO_BIG;
+    }
+
     need = mcpu_ring_record_size(key_len, value_len);
 
-    if (need > ring->max_record || key_len > UINT16_MAX) {
+    if (need > ring->max_record) {
         return MCPU_RING_TOO_BIG;
     }
 
@@ -484,11 +545,13 @@ mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
     memcpy(p, key, key_len);
     memcpy(p + key_len, value, value_len);
 
-    l->p_seq++;
-
     /* the record bytes must be visible before the batcher can see p_tail */
     ck_pr_fence_store();
     ck_pr_store_64(&l->p_tail, tail + total);
+
+    /* after the publish: a producer killed between the two stores leaves
+     * p_seq one behind, which the next owner repairs (mcpu_ring_claim) */
+    ck_pr_store_64(&l->p_seq, l->p_seq + 1);
 
     return MCPU_RING_OK;
 }

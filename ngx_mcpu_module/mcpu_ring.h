@@ -57,7 +57,13 @@
  *                                                    ck_pr_store_64(p_tail).
  *                                                    Batcher ck_pr_load_64,
  *                                                    ck_pr_fence_load, reads.
- *   p_seq       owning producer  batcher (checks)    plain, ordered by p_tail
+ *   p_seq       owning producer  status, tests       ck_pr_store_64 after
+ *                                                    p_tail: records
+ *                                                    published; one behind
+ *                                                    if the producer died
+ *                                                    between the two stores,
+ *                                                    repaired by the next
+ *                                                    owner at claim
  *   c_head      batcher          owning producer     batcher finishes with the
  *                                                    slot (delivery report),
  *                                                    ck_pr_fence_load_store,
