@@ -10,7 +10,10 @@ src=${NGINX_SRC:-/usr/share/nginx/src}
 build=$top/${BUILD:-build}
 work=$build/nginx
 
-if [ ! -x "$src/configure" ]; then
+# a release tarball has ./configure, a clone of the repository auto/configure
+configure=./configure
+[ -x "$src/configure" ] || configure=./auto/configure
+if [ ! -x "$src/$configure" ]; then
     echo "build-module: no nginx source tree at $src (install nginx-dev or set NGINX_SRC)" >&2
     exit 1
 fi
@@ -32,7 +35,7 @@ if [ ! -f "$work/objs/Makefile" ] || [ "$top/config" -nt "$work/objs/Makefile" ]
     rm -rf "$work"
     mkdir -p "$work"
     cp -a "$src/." "$work/"
-    (cd "$work" && ./configure "${flags[@]}" --with-cc-opt="$cc_opt" \
+    (cd "$work" && $configure "${flags[@]}" --with-cc-opt="$cc_opt" \
                         --add-dynamic-module="$top" > "$build/configure.log" 2>&1) || {
         tail -n 20 "$build/configure.log" >&2
         exit 1
