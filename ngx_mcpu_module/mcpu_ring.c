@@ -216,13 +216,21 @@ mcpu_ring_match(const mcpu_ring_header_t *h, uint64_t file_size,
         return MCPU_RING_ERROR;
     }
 
-    if (h->version != MCPU_RING_VERSION
-        || h->header_size != MCPU_RING_HEADER_SIZE
-        || h->lane_struct_size != sizeof(mcpu_ring_lane_t))
-    {
+    if (h->version != MCPU_RING_VERSION) {
         snprintf(err, err_size, "ring \"%s\" has layout version %" PRIu32
                  ", this program uses version %d", path, h->version,
                  MCPU_RING_VERSION);
+        return MCPU_RING_ERROR;
+    }
+
+    if (h->header_size != MCPU_RING_HEADER_SIZE
+        || h->lane_struct_size != sizeof(mcpu_ring_lane_t))
+    {
+        snprintf(err, err_size, "ring \"%s\" is damaged: header of %" PRIu32
+                 " bytes and lanes of %" PRIu32 " bytes, layout version %d "
+                 "has %d and %zu", path, h->header_size, h->lane_struct_size,
+                 MCPU_RING_VERSION, MCPU_RING_HEADER_SIZE,
+                 sizeof(mcpu_ring_lane_t));
         return MCPU_RING_ERROR;
     }
 
@@ -453,6 +461,15 @@ mcpu_ring_repair_seq(mcpu_ring_t *ring, int lane)
     if (found && last == (uint32_t) l->p_seq) {
         ck_pr_store_64(&l->p_seq, l->p_seq + 1);
     }
+
+    /* nothing unread (the usual case: the batcher drained the lane before
+     * the owner was replaced): then the batcher's count of released records
+     * is final, since c_seq is stored before c_head (mcpu_ring_release) */
+    ck_pr_fence_load();
+
+    if (!found && ck_pr_load_64(&l->c_seq) == l->p_seq + 1) {
+        ck_pr_store_64(&l->p_seq, l->p_seq + 1);
+    }
 }
 
 
@@ -530,7 +547,8 @@ mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
         rec->type = MCPU_RING_REC_PAD;
         rec->key_len = 0;
         rec->seq = (uint32_t) l->p_seq;
-        rec->check = rec->size ^ rec->seq ^ MCPU_RING_REC_MAGIC;
+        rec->check = mcpu_ring_rec_check(rec->size, rec->type, rec->key_len,
+                                     rec->seq);
         off = 0;
     }
 
@@ -539,7 +557,8 @@ mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
     rec->type = MCPU_RING_REC_EVENT;
     rec->key_len = (uint16_t) key_len;
     rec->seq = (uint32_t) l->p_seq;
-    rec->check = rec->size ^ rec->seq ^ MCPU_RING_REC_MAGIC;
+    rec->check = mcpu_ring_rec_check(rec->size, rec->type, rec->key_len,
+                                     rec->seq);
 
     p = (unsigned char *) (rec + 1);
     memcpy(p, key, key_len);
@@ -561,7 +580,8 @@ static int
 mcpu_ring_rec_ok(mcpu_ring_t *ring, const mcpu_ring_rec_t *rec,
     uint64_t room)
 {
-    if (rec->check != (rec->size ^ rec->seq ^ MCPU_RING_REC_MAGIC)
+    if (rec->check != mcpu_ring_rec_check(rec->size, rec->type, rec->key_len,
+                                          rec->seq)
         || rec->size < sizeof(mcpu_ring_rec_t) || rec->size > room)
     {
         return 0;
@@ -648,6 +668,9 @@ mcpu_ring_release(mcpu_ring_t *ring, int lane, uint64_t pos,
      * to overwrite them */
     ck_pr_fence_load_store();
     ck_pr_store_64(&l->c_seq, l->c_seq + records);
+
+    /* c_seq first: a producer taking over a drained lane trusts it */
+    ck_pr_fence_store();
     ck_pr_store_64(&l->c_head, pos);
 }
 

@@ -96,8 +96,11 @@
 #define MCPU_RING_MIN_LANE_SIZE  (64 * 1024)
 #define MCPU_RING_MIN_RECORD     256
 
-/* a record's check word: size ^ seq ^ this, so a walk can tell garbage */
+/* a record's check word, so a walk can tell garbage from a record */
 #define MCPU_RING_REC_MAGIC      0x6d637075u
+#define mcpu_ring_rec_check(size, type, key_len, seq)                        \
+    ((uint32_t) (size) ^ (uint32_t) (seq)                                     \
+     ^ ((uint32_t) (type) << 16 | (uint32_t) (key_len)) ^ MCPU_RING_REC_MAGIC)
 
 #define MCPU_RING_REC_EVENT      1
 #define MCPU_RING_REC_PAD        2
@@ -180,7 +183,7 @@ typedef struct {
     uint16_t  type;              /* MCPU_RING_REC_EVENT or MCPU_RING_REC_PAD */
     uint16_t  key_len;
     uint32_t  seq;               /* low 32 bits of the lane's p_seq */
-    uint32_t  check;             /* size ^ seq ^ MCPU_RING_REC_MAGIC */
+    uint32_t  check;             /* mcpu_ring_rec_check() of the above */
 } mcpu_ring_rec_t;
 
 

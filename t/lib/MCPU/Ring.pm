@@ -65,7 +65,7 @@ sub records {
             my ($size, $type, $key_len, $seq, $check)
                 = unpack 'V v v V V', substr($file, $base + $off, REC_SIZE);
             die "lane $lane: bad record at $pos"
-                unless $check == ($size ^ $seq ^ REC_MAGIC);
+                unless $check == ($size ^ $seq ^ (($type << 16) | $key_len) ^ REC_MAGIC);
             if ($type == REC_EVENT) {
                 my $body = substr($file, $base + $off + REC_SIZE, $size - REC_SIZE);
                 push @out, { lane => $lane, key => substr($body, 0, $key_len),
