@@ -16,7 +16,9 @@
  * which has a wake-up race: one issued right after another can wait up to
  * 1 s (its poll timeout) before it is applied.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
