@@ -5,11 +5,11 @@
 set -euo pipefail
 
 packages=(
-    build-essential pkg-config curl procps
+    build-essential pkg-config curl procps perl
     nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev   # the module build
     libjansson-dev libck-dev                              # the module
     librdkafka-dev kcat                                   # batcher, local Kafka, tests
-    libtest-base-perl libipc-run-perl libwww-perl         # t/ runner
+    libtest-base-perl                                     # t/ runner (the rest is core Perl)
 )
 
 missing=()
