@@ -2,7 +2,8 @@
 # stops nginx with a message that names it, and an existing ring of another
 # geometry is never re-created.
 
-use lib 't/lib';
+# t/lib last: MCPU::Ring from here, the runner from prove -I (ours or the real one)
+BEGIN { push @INC, 't/lib' }
 use Test::Nginx::Socket 'no_plan';
 use Cwd qw(cwd);
 use File::Temp qw(tempdir);

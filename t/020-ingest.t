@@ -2,7 +2,8 @@
 # its status and a JSON body naming the problem, and leaves nothing in the
 # ring (checked by reading the ring file after the blocks ran).
 
-use lib 't/lib';
+# t/lib last: MCPU::Ring from here, the runner from prove -I (ours or the real one)
+BEGIN { push @INC, 't/lib' }
 use Test::Nginx::Socket 'no_plan';
 use Cwd qw(cwd);
 use File::Temp qw(tempdir);

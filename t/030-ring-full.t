@@ -1,7 +1,8 @@
 # When the worker's lane of the ring is full, events are refused with 503,
 # Retry-After and a JSON body, never dropped silently.
 
-use lib 't/lib';
+# t/lib last: MCPU::Ring from here, the runner from prove -I (ours or the real one)
+BEGIN { push @INC, 't/lib' }
 use Test::Nginx::Socket 'no_plan';
 use Cwd qw(cwd);
 use IO::Socket::INET;
