@@ -26,7 +26,8 @@ TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
 all: module programs
 
-programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-kafka $(BUILD)/mcpu-load
+programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-kafka $(BUILD)/mcpu-load \
+          $(BUILD)/mcpu-token
 
 # The module is built by nginx's own build system against the exact sources
 # and configure flags of the nginx it will be loaded into (--with-compat).
@@ -48,6 +49,10 @@ $(BUILD)/mcpu-load: tools/mcpu_load.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_COMMON) -o $@ $< -lpthread
 
+$(BUILD)/mcpu-token: tools/mcpu_token.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -o $@ $< -ljwt $(JANSSON_LIBS) -lcrypto
+
 tests: $(TEST_BINS)
 
 $(BUILD)/tests/test_ring: tests/test_ring.c tests/mcpu_test.h $(RING_SRCS) $(RING_DEPS)
@@ -57,6 +62,10 @@ $(BUILD)/tests/test_ring: tests/test_ring.c tests/mcpu_test.h $(RING_SRCS) $(RIN
 $(BUILD)/tests/test_event: tests/test_event.c tests/mcpu_test.h ngx_mcpu_module/mcpu_event.c ngx_mcpu_module/mcpu_event.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_event.c ngx_mcpu_module/mcpu_event.c $(JANSSON_LIBS)
+
+$(BUILD)/tests/test_jwt: tests/test_jwt.c tests/mcpu_test.h ngx_mcpu_module/mcpu_jwt.c ngx_mcpu_module/mcpu_jwt.h ngx_mcpu_module/mcpu_event.c ngx_mcpu_module/mcpu_event.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_jwt.c ngx_mcpu_module/mcpu_jwt.c ngx_mcpu_module/mcpu_event.c -ljwt $(JANSSON_LIBS) -lcrypto
 
 deps:
 	scripts/install-deps.sh

@@ -14,14 +14,10 @@ static void ngx_http_mcpu_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_process(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_get_body(ngx_http_request_t *r,
     size_t limit, u_char **data, size_t *len);
-static ngx_int_t ngx_http_mcpu_refuse(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *detail);
 static ngx_int_t ngx_http_mcpu_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail);
 static ngx_int_t ngx_http_mcpu_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_buf_t *b);
-static ngx_int_t ngx_http_mcpu_add_header(ngx_http_request_t *r,
-    const char *name, u_char *value, size_t len);
 
 
 #define ngx_http_mcpu_str(s)  { (const char *) (s).data, (s).len }
@@ -59,6 +55,7 @@ ngx_int_t
 ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
+    ngx_uint_t                 auth;
     ngx_http_mcpu_ctx_t       *ctx;
     ngx_http_mcpu_loc_conf_t  *mlcf;
 
@@ -76,13 +73,38 @@ ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
                                     "Content-Type must be application/json");
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mcpu_ctx_t));
+    ctx = ngx_http_mcpu_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_set_ctx(r, ctx, ngx_http_mcpu_module);
     ngx_http_mcpu_read_meta(r, &ctx->meta);
+
+    auth = ngx_http_mcpu_auth(r, ctx);
+
+    if (auth == NGX_HTTP_MCPU_AUTH_MISSING
+        || auth == NGX_HTTP_MCPU_AUTH_INVALID)
+    {
+        return ngx_http_mcpu_auth_refuse(r, ctx, auth);
+    }
+
+    if (auth == NGX_HTTP_MCPU_AUTH_OK) {
+
+        /* the verified sub is the client id; a header may only repeat it */
+        if (ctx->meta.client_id.data != NULL
+            && (ctx->meta.client_id.len != ctx->jwt.sub_len
+                || ngx_strncmp(ctx->meta.client_id.data, ctx->jwt.sub,
+                               ctx->jwt.sub_len) != 0))
+        {
+            return ngx_http_mcpu_refuse(r, NGX_HTTP_FORBIDDEN,
+                                        "client_id_mismatch",
+                                        "the Client-Id header differs from "
+                                        "the token's sub");
+        }
+
+        ctx->meta.client_id.data = ctx->jwt.sub;
+        ctx->meta.client_id.len = ctx->jwt.sub_len;
+    }
 
     if (ctx->meta.client_id.data == NULL) {
         return ngx_http_mcpu_refuse(r, NGX_HTTP_BAD_REQUEST,
@@ -360,7 +382,7 @@ ngx_http_mcpu_get_body(ngx_http_request_t *r, size_t limit, u_char **data,
 
 
 /* a refusal before the body was read: the body is discarded first */
-static ngx_int_t
+ngx_int_t
 ngx_http_mcpu_refuse(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail)
 {
@@ -451,7 +473,7 @@ ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /* value NULL: Retry-After from mcpu_retry_after */
-static ngx_int_t
+ngx_int_t
 ngx_http_mcpu_add_header(ngx_http_request_t *r, const char *name,
     u_char *value, size_t len)
 {

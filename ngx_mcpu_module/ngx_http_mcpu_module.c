@@ -7,7 +7,9 @@
 #include "ngx_http_mcpu_module.h"
 
 
+static ngx_int_t ngx_http_mcpu_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_mcpu_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_mcpu_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -15,6 +17,8 @@ static ngx_int_t ngx_http_mcpu_postconfiguration(ngx_conf_t *cf);
 static char *ngx_http_mcpu_ring(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcpu_ingest(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcpu_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_mcpu_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcpu_exit_process(ngx_cycle_t *cycle);
@@ -73,16 +77,58 @@ static ngx_command_t  ngx_http_mcpu_commands[] = {
       offsetof(ngx_http_mcpu_loc_conf_t, ring_full_log_level),
       &ngx_http_mcpu_log_levels },
 
+    { ngx_string("mcpu_jwt_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      ngx_http_mcpu_jwt_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcpu_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, jwt),
+      NULL },
+
+    { ngx_string("mcpu_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, jwt_issuer),
+      NULL },
+
+    { ngx_string("mcpu_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, jwt_audience),
+      NULL },
+
+    { ngx_string("mcpu_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("mcpu_jwt_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcpu_jwt_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_mcpu_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_mcpu_preconfiguration,        /* preconfiguration */
     ngx_http_mcpu_postconfiguration,       /* postconfiguration */
 
     ngx_http_mcpu_create_main_conf,        /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_mcpu_init_main_conf,          /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -127,7 +173,28 @@ ngx_http_mcpu_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    mmcf->jwt_cache = NGX_CONF_UNSET_UINT;
+
     return mmcf;
+}
+
+
+static char *
+ngx_http_mcpu_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_mcpu_main_conf_t *mmcf = conf;
+
+    ngx_conf_init_uint_value(mmcf->jwt_cache,
+                             NGX_HTTP_MCPU_JWT_CACHE_DEFAULT);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcpu_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_mcpu_add_variables(cf);
 }
 
 
@@ -140,6 +207,10 @@ ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     mlcf->node = { 0, NULL };
+     *     mlcf->jwt_keys = NULL;
+     *     mlcf->jwt_issuer = { 0, NULL };
+     *     mlcf->jwt_audience = { 0, NULL };
+     *     mlcf->jwt_policy = { NULL, NULL, 0 };
      */
 
     mlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcpu_loc_conf_t));
@@ -151,6 +222,8 @@ ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
     mlcf->max_body_size = NGX_CONF_UNSET_SIZE;
     mlcf->retry_after = NGX_CONF_UNSET;
     mlcf->ring_full_log_level = NGX_CONF_UNSET_UINT;
+    mlcf->jwt = NGX_CONF_UNSET;
+    mlcf->jwt_leeway = NGX_CONF_UNSET;
 
     return mlcf;
 }
@@ -174,7 +247,7 @@ ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->node = cf->cycle->hostname;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_mcpu_jwt_merge(cf, prev, conf);
 }
 
 
@@ -289,6 +362,42 @@ ngx_http_mcpu_ingest(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * mcpu_jwt_cache NUMBER | off;
+ */
+static char *
+ngx_http_mcpu_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcpu_main_conf_t *mmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (mmcf->jwt_cache != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        mmcf->jwt_cache = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR || n < 16 || n > 1048576 || (n & (n - 1)) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "mcpu_jwt_cache must be "
+                           "off or a power of two from 16 to 1048576, not "
+                           "\"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    mmcf->jwt_cache = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_mcpu_postconfiguration(ngx_conf_t *cf)
 {
@@ -322,7 +431,9 @@ ngx_http_mcpu_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_mcpu_handler_init_worker(cycle, mmcf) != NGX_OK) {
+    if (ngx_http_mcpu_handler_init_worker(cycle, mmcf) != NGX_OK
+        || ngx_http_mcpu_auth_init_worker(cycle, mmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -11,6 +11,7 @@
 
 #include "mcpu_ring.h"
 #include "mcpu_event.h"
+#include "mcpu_jwt.h"
 
 
 /* outcomes of ngx_http_mcpu_ring_enqueue() */
@@ -26,12 +27,22 @@
 /* jansson's per-event tree lives here; see mcpu_event_init() */
 #define NGX_HTTP_MCPU_ARENA_SIZE           (512 * 1024)
 
+#define NGX_HTTP_MCPU_JWT_CACHE_DEFAULT    1024
+#define NGX_HTTP_MCPU_JWT_CACHE_MAX_TOKEN  2048
+
+/* outcomes of ngx_http_mcpu_auth() */
+#define NGX_HTTP_MCPU_AUTH_OFF       0    /* the location verifies nothing */
+#define NGX_HTTP_MCPU_AUTH_OK        1
+#define NGX_HTTP_MCPU_AUTH_MISSING   2    /* no Bearer token */
+#define NGX_HTTP_MCPU_AUTH_INVALID   3    /* see ctx->jwt_rc */
+
 
 typedef struct {
     ngx_str_t              ring_path;     /* empty: no mcpu_ring */
     mcpu_ring_geometry_t   geometry;
     mcpu_ring_t            ring;          /* mapped by the master */
     ngx_flag_t             ingest_used;   /* some location has mcpu_ingest */
+    ngx_uint_t             jwt_cache;     /* entries per worker; 0: off */
 } ngx_http_mcpu_main_conf_t;
 
 
@@ -41,12 +52,23 @@ typedef struct {
     size_t                 max_body_size;
     time_t                 retry_after;
     ngx_uint_t             ring_full_log_level;
+
+    mcpu_jwt_keyset_t     *jwt_keys;      /* NULL: no mcpu_jwt_key here */
+    ngx_flag_t             jwt;           /* mcpu_jwt off: verify nothing */
+    ngx_str_t              jwt_issuer;
+    ngx_str_t              jwt_audience;
+    time_t                 jwt_leeway;
+    mcpu_jwt_policy_t      jwt_policy;    /* the three above, for mcpu_jwt */
 } ngx_http_mcpu_loc_conf_t;
 
 
 /* per request, kept across the asynchronous body read */
 typedef struct {
     mcpu_ev_meta_t         meta;
+    mcpu_jwt_result_t      jwt;           /* jwt.sub: the client id */
+    mcpu_jwt_rc_t          jwt_rc;
+    ngx_uint_t             auth;          /* NGX_HTTP_MCPU_AUTH_*, once done */
+    unsigned               auth_done:1;
 } ngx_http_mcpu_ctx_t;
 
 
@@ -57,6 +79,25 @@ extern ngx_module_t  ngx_http_mcpu_module;
 ngx_int_t ngx_http_mcpu_ingest_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcpu_handler_init_worker(ngx_cycle_t *cycle,
     ngx_http_mcpu_main_conf_t *mmcf);
+
+/* ngx_http_mcpu_auth.c */
+ngx_http_mcpu_ctx_t *ngx_http_mcpu_get_ctx(ngx_http_request_t *r);
+ngx_uint_t ngx_http_mcpu_auth(ngx_http_request_t *r,
+    ngx_http_mcpu_ctx_t *ctx);
+ngx_int_t ngx_http_mcpu_auth_refuse(ngx_http_request_t *r,
+    ngx_http_mcpu_ctx_t *ctx, ngx_uint_t auth);
+char *ngx_http_mcpu_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_mcpu_jwt_merge(ngx_conf_t *cf, ngx_http_mcpu_loc_conf_t *prev,
+    ngx_http_mcpu_loc_conf_t *conf);
+ngx_int_t ngx_http_mcpu_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_mcpu_auth_init_worker(ngx_cycle_t *cycle,
+    ngx_http_mcpu_main_conf_t *mmcf);
+
+/* ngx_http_mcpu_handler.c */
+ngx_int_t ngx_http_mcpu_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail);
+ngx_int_t ngx_http_mcpu_add_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len);
 
 /* ngx_http_mcpu_ring.c */
 ngx_int_t ngx_http_mcpu_ring_open(ngx_conf_t *cf,

@@ -8,7 +8,9 @@ packages=(
     build-essential pkg-config curl procps perl
     nginx nginx-dev libssl-dev libpcre2-dev zlib1g-dev   # the module build
     libjansson-dev libck-dev                              # the module
+    libjwt-dev libssl-dev                                 # JWT: the module, mcpu-token
     librdkafka-dev kcat                                   # batcher, local Kafka, tests
+    wrk strace                                            # bench/
     libtest-base-perl                                     # t/ runner (the rest is core Perl)
 )
 

@@ -34,6 +34,10 @@ trap 'exit 0' INT TERM
 rm -rf "$work"
 mkdir -p "$work/nginx/logs"
 
+# authentication is on: a fresh HS256 demo key, and tokens made with it
+"$bin/mcpu-token" --gen-key HS256 --out "$work/demo"
+token() { "$bin/mcpu-token" --key "$work/demo.secret" --alg HS256 --sub "$1" --exp 86400; }
+
 "$bin/mcpu-kafka" -t "$topic:4" -f "$work/kafka.addr" > /dev/null 2> "$work/kafka.log" &
 kafka_pid=$!
 for _ in $(seq 100); do [ -s "$work/kafka.addr" ] && break; sleep 0.05; done
@@ -64,7 +68,7 @@ INFO
 post() {
     printf '  %-70s -> ' "$2"
     curl -s -w ' (%{http_code})\n' -X POST -H 'Content-Type: application/json' \
-        -H "Client-Id: $1" -H 'Client-Version: 6.04' -H 'Client-Os: Windows' \
+        -H "Authorization: Bearer $(token "$1")" -H 'Client-Version: 6.04' -H 'Client-Os: Windows' \
         -H 'Os-Version: 10.0.19045' --data "$2" "$url" | tr -d '\n'
     echo
 }
@@ -73,6 +77,9 @@ post demo-client-1 "{\"type\":\"AppOpened\",\"time\":$now}"
 post demo-client-1 "{\"type\":\"CpuMeasurement\",\"time\":$now,\"usage\":{\"0\":12.5,\"1\":81}}"
 post demo-client-2 "{\"type\":\"FileTransferStarted\",\"time\":\"$(date -u +%FT%T.%3NZ)\",\"transferId\":\"t-1\"}"
 post demo-client-2 '{"type":"CpuMeasurement","time":"not a time","usage":{"0":1}}'
+printf '  %-70s -> ' "(no token)"
+curl -s -w ' (%{http_code})\n' -X POST -H 'Content-Type: application/json' \
+    --data '{"type":"AppOpened","time":1}' "$url"
 
 echo
 echo "In Kafka (key, then the record), read with kcat:"
@@ -85,9 +92,11 @@ kcat -b "$brokers" -t "$topic" -C -e -q -f '  %k  %s\n' 2>/dev/null
 
 cat <<INFO
 
-Send one by hand:
-  curl -i -X POST -H 'Content-Type: application/json' -H 'Client-Id: me' \\
+Send one by hand (this token is valid for 24 hours, its sub is "me"):
+  curl -i -X POST -H 'Content-Type: application/json' \\
+       -H 'Authorization: Bearer $(token me)' \\
        --data '{"type":"AppOpened","time":'\$(date +%s%3N)'}' $url
+More tokens: $bin/mcpu-token --key $work/demo.secret --alg HS256 --sub ID
 Watch the topic:
   kcat -b $brokers -t $topic -C -f '%k %s\\n'
 
