@@ -52,7 +52,10 @@ http {
 CONF
     taskset -c 0 nginx -p "$work" -c "$work/nginx.conf" &
     nginx_pid=$!
-    until curl -s -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.05; done
+    until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
+        kill -0 "$nginx_pid" 2> /dev/null || { echo "jwt bench: nginx did not start" >&2; exit 1; }
+        sleep 0.05
+    done
 }
 
 stop_nginx() {

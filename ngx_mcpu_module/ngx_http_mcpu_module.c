@@ -279,7 +279,8 @@ ngx_http_mcpu_ring(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
-            n = ngx_parse_size(&s);
+            /* offset, not size: it takes "g" as well as "k" and "m" */
+            n = (ssize_t) ngx_parse_offset(&s);
             if (n == NGX_ERROR) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid ring size \"%V\"", &value[i]);
