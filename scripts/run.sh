@@ -78,8 +78,9 @@ post demo-client-1 "{\"type\":\"CpuMeasurement\",\"time\":$now,\"usage\":{\"0\":
 post demo-client-2 "{\"type\":\"FileTransferStarted\",\"time\":\"$(date -u +%FT%T.%3NZ)\",\"transferId\":\"t-1\"}"
 post demo-client-2 '{"type":"CpuMeasurement","time":"not a time","usage":{"0":1}}'
 printf '  %-70s -> ' "(no token)"
-curl -s -w ' (%{http_code})\n' -X POST -H 'Content-Type: application/json' \
-    --data '{"type":"AppOpened","time":1}' "$url"
+curl -s -w ' (%{http_code})' -X POST -H 'Content-Type: application/json' \
+    --data '{"type":"AppOpened","time":1}' "$url" | tr -d '\n'
+echo
 
 echo
 echo "In Kafka (key, then the record), read with kcat:"
