@@ -60,6 +60,10 @@ BEGIN {
     $tok{client_a} = $run->("--key $dir/hs256.secret --alg HS256 --sub client-a");
     $tok{client_b} = $run->("--key $dir/hs256.secret --alg HS256 --sub client-b");
 
+    open my $fh, '>', "$dir/short.secret" or die $!;
+    print $fh "too-short\n";
+    close $fh;
+
     (my $bad = $tok{HS256}) =~ s/(.)$/$1 eq 'A' ? 'B' : 'A'/e;
     $tok{bad_signature} = $bad;
 }
@@ -389,3 +393,39 @@ Client-Id: no-token-needed
 [ map { main::auth($_) } qw(client_a expired) ]
 --- response_body eval
 [ "sub=client-a\n", "sub=\n" ]
+
+
+
+=== TEST 21: a missing key file stops nginx naming the file
+--- config
+    location = /event { mcpu_ingest; mcpu_jwt_key $TEST_NGINX_JWT_DIR/nowhere.pem alg=RS256; }
+--- must_die
+--- error_log eval
+qr{mcpu_jwt_key: .*nowhere\.pem}
+
+
+
+=== TEST 22: an HMAC secret shorter than its hash stops nginx
+--- config
+    location = /event { mcpu_ingest; mcpu_jwt_key $TEST_NGINX_JWT_DIR/short.secret alg=HS256; }
+--- must_die
+--- error_log eval
+qr{mcpu_jwt_key: .*short\.secret.*(short|at least)}
+
+
+
+=== TEST 23: an EC key bound to RS256 stops nginx
+--- config
+    location = /event { mcpu_ingest; mcpu_jwt_key $TEST_NGINX_JWT_DIR/es256.pub alg=RS256; }
+--- must_die
+--- error_log eval
+qr{mcpu_jwt_key: .*es256\.pub.*RSA}
+
+
+
+=== TEST 24: a private key given as a verification key stops nginx
+--- config
+    location = /event { mcpu_ingest; mcpu_jwt_key $TEST_NGINX_JWT_DIR/rsa.key alg=RS256; }
+--- must_die
+--- error_log eval
+qr{mcpu_jwt_key: .*rsa\.key.*private}
