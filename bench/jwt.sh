@@ -24,7 +24,8 @@ rs_token=$("$bin/mcpu-token" --key "$work/rsa.key" --alg RS256 --sub bench-clien
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
-wrk.body = '{"type":"CpuMeasurement","time":1795471200000,"usage":{"0":12.5,"1":80}}'
+-- the current time: events older than mcpu_event_max_age are refused
+wrk.body = '{"type":"CpuMeasurement","time":' .. os.time() * 1000 .. ',"usage":{"0":12.5,"1":80}}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Client-Id"] = "bench-client"
 local token = os.getenv("TOKEN")

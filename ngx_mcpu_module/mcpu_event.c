@@ -59,6 +59,15 @@ static void mcpu_ev_put_int(mcpu_ev_buf_t *b, int64_t v);
 static void mcpu_ev_put_time(mcpu_ev_buf_t *b, int64_t ms);
 static void mcpu_ev_put_json(mcpu_ev_buf_t *b, json_t *v);
 static int64_t mcpu_ev_days_from_civil(int64_t y, unsigned m, unsigned d);
+static mcpu_ev_rc_t mcpu_ev_check_limits(json_t *v, unsigned depth,
+    const mcpu_ev_limits_t *lim, mcpu_ev_result_t *res);
+static mcpu_ev_rc_t mcpu_ev_check_times(json_t *ev, const mcpu_ev_meta_t *meta,
+    const mcpu_ev_limits_t *lim, int64_t *sent_ms, mcpu_ev_result_t *res);
+static void mcpu_ev_put_opt_time(mcpu_ev_buf_t *b, const char *name,
+    int64_t ms, int present);
+static void mcpu_ev_limits_defaults(mcpu_ev_limits_t *lim,
+    const mcpu_ev_limits_t *conf);
+static int mcpu_ev_parse_header_time(mcpu_ev_str_t s, int64_t *ms);
 
 
 #define mcpu_ev_put_lit(b, s)  mcpu_ev_put(b, s, sizeof(s) - 1)
@@ -112,6 +121,10 @@ static const char  *mcpu_ev_codes[MCPU_EV_LAST] = {
     [MCPU_EV_BAD_HEADER] = "bad_header",
     [MCPU_EV_TOO_LARGE] = "record_too_large",
     [MCPU_EV_NO_MEMORY] = "no_memory",
+    [MCPU_EV_BAD_SEQ] = "bad_seq",
+    [MCPU_EV_TIME_IN_FUTURE] = "time_in_future",
+    [MCPU_EV_TIME_TOO_OLD] = "time_too_old",
+    [MCPU_EV_LIMIT] = "limit_exceeded",
 };
 
 /*
@@ -355,6 +368,32 @@ mcpu_event_format_time(int64_t ms, char *out)
 }
 
 
+/* a header: RFC 3339, or the digits of epoch milliseconds */
+static int
+mcpu_ev_parse_header_time(mcpu_ev_str_t s, int64_t *ms)
+{
+    size_t  i;
+
+    if (s.len == 0 || s.len > 64) {
+        return -1;
+    }
+
+    if (s.data[0] < '0' || s.data[0] > '9' || memchr(s.data, '-', s.len)) {
+        return mcpu_event_parse_time(s.data, s.len, ms);
+    }
+
+    for (*ms = 0, i = 0; i < s.len; i++) {
+        if (s.data[i] < '0' || s.data[i] > '9' || i >= 15) {
+            return -1;
+        }
+
+        *ms = *ms * 10 + (s.data[i] - '0');
+    }
+
+    return 0;
+}
+
+
 static mcpu_ev_rc_t
 mcpu_ev_check_time(json_t *v, int64_t *ms)
 {
@@ -582,6 +621,62 @@ mcpu_ev_put_time(mcpu_ev_buf_t *b, int64_t ms)
 }
 
 
+/* ,"NAME":"time","NAMEMs":ms  or both null */
+static void
+mcpu_ev_put_opt_time(mcpu_ev_buf_t *b, const char *name, int64_t ms,
+    int present)
+{
+    mcpu_ev_put_lit(b, ",\"");
+    mcpu_ev_put(b, name, strlen(name));
+    mcpu_ev_put_lit(b, "\":");
+
+    if (present) {
+        mcpu_ev_put_time(b, ms);
+    } else {
+        mcpu_ev_put_lit(b, "null");
+    }
+
+    mcpu_ev_put_lit(b, ",\"");
+    mcpu_ev_put(b, name, strlen(name));
+    mcpu_ev_put_lit(b, "Ms\":");
+
+    if (present) {
+        mcpu_ev_put_int(b, ms);
+    } else {
+        mcpu_ev_put_lit(b, "null");
+    }
+}
+
+
+static void
+mcpu_ev_limits_defaults(mcpu_ev_limits_t *lim, const mcpu_ev_limits_t *conf)
+{
+    static const mcpu_ev_limits_t  none;
+
+    *lim = conf ? *conf : none;
+
+    if (lim->max_future_ms == 0) {
+        lim->max_future_ms = MCPU_EV_DEFAULT_MAX_FUTURE_MS;
+    }
+
+    if (lim->max_age_ms == 0) {
+        lim->max_age_ms = MCPU_EV_DEFAULT_MAX_AGE_MS;
+    }
+
+    if (lim->max_depth == 0) {
+        lim->max_depth = MCPU_EV_DEFAULT_MAX_DEPTH;
+    }
+
+    if (lim->max_fields == 0) {
+        lim->max_fields = MCPU_EV_DEFAULT_MAX_FIELDS;
+    }
+
+    if (lim->max_string == 0) {
+        lim->max_string = MCPU_EV_DEFAULT_MAX_STRING;
+    }
+}
+
+
 static void
 mcpu_ev_put_json(mcpu_ev_buf_t *b, json_t *v)
 {
@@ -597,19 +692,149 @@ mcpu_ev_put_json(mcpu_ev_buf_t *b, json_t *v)
 }
 
 
+/*
+ * Unknown fields are kept as sent, so their shape is bounded here: a client
+ * cannot make a record deep, wide or long enough to hurt the consumers.
+ */
+static mcpu_ev_rc_t
+mcpu_ev_check_limits(json_t *v, unsigned depth, const mcpu_ev_limits_t *lim,
+    mcpu_ev_result_t *res)
+{
+    size_t        i;
+    json_t       *m;
+    const char   *key;
+    mcpu_ev_rc_t  rc;
+
+    if (json_is_string(v)) {
+        if (json_string_length(v) > lim->max_string) {
+            snprintf(res->detail, sizeof(res->detail), "a string is longer "
+                     "than %u bytes", lim->max_string);
+            return MCPU_EV_LIMIT;
+        }
+
+        return MCPU_EV_OK;
+    }
+
+    if (!json_is_object(v) && !json_is_array(v)) {
+        return MCPU_EV_OK;
+    }
+
+    if (depth > lim->max_depth) {
+        snprintf(res->detail, sizeof(res->detail), "objects and arrays nest "
+                 "deeper than %u levels", lim->max_depth);
+        return MCPU_EV_LIMIT;
+    }
+
+    if ((json_is_object(v) ? json_object_size(v) : json_array_size(v))
+        > lim->max_fields)
+    {
+        snprintf(res->detail, sizeof(res->detail), "an object or array has "
+                 "more than %u members", lim->max_fields);
+        return MCPU_EV_LIMIT;
+    }
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m) {
+            rc = mcpu_ev_check_limits(m, depth + 1, lim, res);
+            if (rc != MCPU_EV_OK) {
+                return rc;
+            }
+        }
+
+        return MCPU_EV_OK;
+    }
+
+    json_object_foreach(v, key, m) {
+        if (strlen(key) > lim->max_string) {
+            snprintf(res->detail, sizeof(res->detail), "a key is longer than "
+                     "%u bytes", lim->max_string);
+            return MCPU_EV_LIMIT;
+        }
+
+        rc = mcpu_ev_check_limits(m, depth + 1, lim, res);
+        if (rc != MCPU_EV_OK) {
+            return rc;
+        }
+    }
+
+    return MCPU_EV_OK;
+}
+
+
+/*
+ * The skew is measured on the request (receive time minus Sent-At, network
+ * time included); the bounds apply to the event time on the server's clock,
+ * so an event resent after days offline by a client whose clock is off is
+ * judged by when it happened, not by the client's clock.
+ */
+static mcpu_ev_rc_t
+mcpu_ev_check_times(json_t *ev, const mcpu_ev_meta_t *meta,
+    const mcpu_ev_limits_t *lim, int64_t *sent_ms, mcpu_ev_result_t *res)
+{
+    int64_t  t;
+    json_t  *seq;
+
+    seq = json_object_get(ev, "seq");
+    if (seq != NULL && !(json_is_integer(seq) && json_integer_value(seq) >= 0
+                         && json_integer_value(seq) <= (1LL << 53)))
+    {
+        snprintf(res->detail, sizeof(res->detail), "field \"seq\" must be an "
+                 "integer from 0 to 2^53");
+        return MCPU_EV_BAD_SEQ;
+    }
+
+    res->skew_ms = 0;
+
+    if (meta->sent_at.data != NULL) {
+        if (mcpu_ev_parse_header_time(meta->sent_at, sent_ms) != 0) {
+            snprintf(res->detail, sizeof(res->detail), "the Sent-At header "
+                     "must be an RFC 3339 time or epoch milliseconds");
+            return MCPU_EV_BAD_HEADER;
+        }
+
+        res->skew_ms = meta->received_ms - *sent_ms;
+    }
+
+    t = res->time_ms + res->skew_ms;
+
+    if (t - meta->received_ms > lim->max_future_ms) {
+        snprintf(res->detail, sizeof(res->detail), "the event time is %lld s "
+                 "ahead of the server (at most %lld s)",
+                 (long long) ((t - meta->received_ms) / 1000),
+                 (long long) (lim->max_future_ms / 1000));
+        return MCPU_EV_TIME_IN_FUTURE;
+    }
+
+    if (meta->received_ms - t > lim->max_age_ms) {
+        snprintf(res->detail, sizeof(res->detail), "the event is %lld s old "
+                 "(at most %lld s)",
+                 (long long) ((meta->received_ms - t) / 1000),
+                 (long long) (lim->max_age_ms / 1000));
+        return MCPU_EV_TIME_TOO_OLD;
+    }
+
+    return MCPU_EV_OK;
+}
+
+
 mcpu_ev_rc_t
 mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
     char *out, size_t out_size, size_t *out_len, mcpu_ev_result_t *res)
 {
     json_t                 *ev, *v;
+    int64_t                 sent_ms;
     mcpu_ev_rc_t            rc;
     json_error_t            jerr;
     mcpu_ev_buf_t           b;
+    mcpu_ev_limits_t        lim;
     const mcpu_ev_type_t   *type;
     const mcpu_ev_field_t  *f;
 
     res->type = NULL;
     res->detail[0] = '\0';
+    sent_ms = 0;
+
+    mcpu_ev_limits_defaults(&lim, meta->limits);
 
     rc = mcpu_ev_check_meta(meta, res);
     if (rc != MCPU_EV_OK) {
@@ -633,6 +858,11 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
         snprintf(res->detail, sizeof(res->detail),
                  "an event is a JSON object");
         rc = MCPU_EV_NOT_OBJECT;
+        goto done;
+    }
+
+    rc = mcpu_ev_check_limits(ev, 1, &lim, res);
+    if (rc != MCPU_EV_OK) {
         goto done;
     }
 
@@ -676,6 +906,11 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
         }
     }
 
+    rc = mcpu_ev_check_times(ev, meta, &lim, &sent_ms, res);
+    if (rc != MCPU_EV_OK) {
+        goto done;
+    }
+
     /* the record: normalised fields on top, the event as the client sent it */
     b.p = out;
     b.end = out + out_size;
@@ -689,10 +924,24 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
     mcpu_ev_put_time(&b, res->time_ms);
     mcpu_ev_put_lit(&b, ",\"timeMs\":");
     mcpu_ev_put_int(&b, res->time_ms);
+    mcpu_ev_put_lit(&b, ",\"seq\":");
+    v = json_object_get(ev, "seq");
+    if (v != NULL) {
+        mcpu_ev_put_int(&b, json_integer_value(v));
+    } else {
+        mcpu_ev_put_lit(&b, "null");
+    }
     mcpu_ev_put_lit(&b, ",\"receivedAt\":");
     mcpu_ev_put_time(&b, meta->received_ms);
     mcpu_ev_put_lit(&b, ",\"receivedAtMs\":");
     mcpu_ev_put_int(&b, meta->received_ms);
+    mcpu_ev_put_opt_time(&b, "sentAt", sent_ms, meta->sent_at.data != NULL);
+    mcpu_ev_put_lit(&b, ",\"skewMs\":");
+    if (meta->sent_at.data != NULL) {
+        mcpu_ev_put_int(&b, res->skew_ms);
+    } else {
+        mcpu_ev_put_lit(&b, "null");
+    }
     mcpu_ev_put_lit(&b, ",\"node\":");
     mcpu_ev_put_str(&b, meta->node);
     mcpu_ev_put_lit(&b, ",\"client\":{\"id\":");

@@ -34,6 +34,10 @@ typedef enum {
     MCPU_EV_BAD_HEADER,
     MCPU_EV_TOO_LARGE,
     MCPU_EV_NO_MEMORY,
+    MCPU_EV_BAD_SEQ,
+    MCPU_EV_TIME_IN_FUTURE,
+    MCPU_EV_TIME_TOO_OLD,
+    MCPU_EV_LIMIT,
     MCPU_EV_LAST
 } mcpu_ev_rc_t;
 
@@ -44,6 +48,25 @@ typedef struct {
 } mcpu_ev_str_t;
 
 
+/*
+ * Bounds on an event.  Zero fields take the defaults below, so a zeroed
+ * struct (or none) is the documented behaviour.
+ */
+typedef struct {
+    int64_t        max_future_ms;   /* event time ahead of the server */
+    int64_t        max_age_ms;      /* event time behind the server */
+    unsigned       max_depth;       /* nesting of objects and arrays */
+    unsigned       max_fields;      /* members of one object or array */
+    unsigned       max_string;      /* bytes of one string or key */
+} mcpu_ev_limits_t;
+
+#define MCPU_EV_DEFAULT_MAX_FUTURE_MS  (60 * 60 * 1000LL)            /* 1h */
+#define MCPU_EV_DEFAULT_MAX_AGE_MS     (30 * 24 * 60 * 60 * 1000LL)  /* 30d */
+#define MCPU_EV_DEFAULT_MAX_DEPTH      8
+#define MCPU_EV_DEFAULT_MAX_FIELDS     1024
+#define MCPU_EV_DEFAULT_MAX_STRING     4096
+
+
 /* What the server knows about the request, added to every record. */
 typedef struct {
     mcpu_ev_str_t  client_id;       /* Client-Id header */
@@ -51,13 +74,17 @@ typedef struct {
     mcpu_ev_str_t  client_os;       /* Client-Os header */
     mcpu_ev_str_t  os_version;      /* Os-Version header */
     mcpu_ev_str_t  node;            /* this host, mcpu_node */
+    mcpu_ev_str_t  sent_at;         /* Sent-At header: the client's clock
+                                       when it sent the request */
     int64_t        received_ms;     /* receive time, ms since the epoch */
+    const mcpu_ev_limits_t  *limits;   /* NULL: the defaults */
 } mcpu_ev_meta_t;
 
 
 typedef struct {
     const char  *type;              /* on success: the event type name */
     int64_t      time_ms;           /* on success: event time, normalised */
+    int64_t      skew_ms;           /* receive time - Sent-At; 0 without */
     char         detail[MCPU_EV_MAX_DETAIL];   /* on failure: what and where */
 } mcpu_ev_result_t;
 

@@ -197,6 +197,11 @@ ngx_http_mcpu_read_meta(ngx_http_request_t *r, mcpu_ev_meta_t *meta)
                   ? &meta->os_version : NULL;
             break;
 
+        case sizeof("sent-at") - 1:
+            dst = ngx_strncmp(h[i].lowcase_key, "sent-at", 7) == 0
+                  ? &meta->sent_at : NULL;
+            break;
+
         case sizeof("client-version") - 1:
             dst = ngx_strncmp(h[i].lowcase_key, "client-version", 14) == 0
                   ? &meta->client_version : NULL;
@@ -256,6 +261,7 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
     ctx->meta.received_ms = (int64_t) tp->sec * 1000 + tp->msec;
     ctx->meta.node.data = (const char *) mlcf->node.data;
     ctx->meta.node.len = mlcf->node.len;
+    ctx->meta.limits = &mlcf->limits;
 
     ev = mcpu_event_record((const char *) body, len, &ctx->meta,
                            (char *) ngx_http_mcpu_record,

@@ -77,6 +77,20 @@ static ngx_command_t  ngx_http_mcpu_commands[] = {
       offsetof(ngx_http_mcpu_loc_conf_t, ring_full_log_level),
       &ngx_http_mcpu_log_levels },
 
+    { ngx_string("mcpu_event_max_future"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, max_future),
+      NULL },
+
+    { ngx_string("mcpu_event_max_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, max_age),
+      NULL },
+
     { ngx_string("mcpu_jwt_key"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
       ngx_http_mcpu_jwt_key,
@@ -211,6 +225,7 @@ ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
      *     mlcf->jwt_issuer = { 0, NULL };
      *     mlcf->jwt_audience = { 0, NULL };
      *     mlcf->jwt_policy = { NULL, NULL, 0 };
+     *     mlcf->limits = { 0, ... };
      */
 
     mlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcpu_loc_conf_t));
@@ -224,6 +239,8 @@ ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
     mlcf->ring_full_log_level = NGX_CONF_UNSET_UINT;
     mlcf->jwt = NGX_CONF_UNSET;
     mlcf->jwt_leeway = NGX_CONF_UNSET;
+    mlcf->max_future = NGX_CONF_UNSET;
+    mlcf->max_age = NGX_CONF_UNSET;
 
     return mlcf;
 }
@@ -242,6 +259,18 @@ ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
     ngx_conf_merge_uint_value(conf->ring_full_log_level,
                               prev->ring_full_log_level, NGX_LOG_WARN);
+
+    ngx_conf_merge_sec_value(conf->max_future, prev->max_future,
+                             MCPU_EV_DEFAULT_MAX_FUTURE_MS / 1000);
+    ngx_conf_merge_sec_value(conf->max_age, prev->max_age,
+                             MCPU_EV_DEFAULT_MAX_AGE_MS / 1000);
+
+    /* the structural limits keep mcpu_event's defaults (zero) */
+    /* zero means "the default" to mcpu_event: "0s" is one millisecond */
+    conf->limits.max_future_ms = conf->max_future
+                                 ? (int64_t) conf->max_future * 1000 : 1;
+    conf->limits.max_age_ms = conf->max_age ? (int64_t) conf->max_age * 1000
+                                            : 1;
 
     if (conf->node.len == 0) {
         conf->node = cf->cycle->hostname;

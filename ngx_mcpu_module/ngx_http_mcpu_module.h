@@ -52,6 +52,9 @@ typedef struct {
     size_t                 max_body_size;
     time_t                 retry_after;
     ngx_uint_t             ring_full_log_level;
+    time_t                 max_future;
+    time_t                 max_age;
+    mcpu_ev_limits_t       limits;        /* the two above, for mcpu_event */
 
     mcpu_jwt_keyset_t     *jwt_keys;      /* NULL: no mcpu_jwt_key here */
     ngx_flag_t             jwt;           /* mcpu_jwt off: verify nothing */

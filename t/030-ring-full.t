@@ -19,7 +19,10 @@ add_block_preprocessor(sub {
 
 sub big_event {
     my ($size) = @_;
-    return '{"type":"AppOpened","time":1,"pad":"' . ('x' x $size) . '"}';
+    # strings are limited to 4096 bytes: the padding is an array of them
+    my @pad = map { '"' . ('x' x 1000) . '"' } 1 .. int($size / 1000);
+    return '{"type":"AppOpened","time":' . time() * 1000 . ',"pad":['
+           . join(',', @pad) . ']}';
 }
 
 sub post_event {
@@ -71,7 +74,7 @@ mcpu: ring lane full, event refused with 503
 --- config
     location = /event { mcpu_ingest; }
 --- request eval
-"POST /event\n{\"type\":\"AppOpened\",\"time\":1,\"pad\":\"" . ("x" x 2000) . "\"}"
+"POST /event\n" . main::big_event(2000)
 --- error_code: 413
 --- response_body
 {"error":"record_too_large","detail":"the record would exceed 1024 bytes"}

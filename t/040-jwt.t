@@ -80,7 +80,8 @@ add_block_preprocessor(sub {
 
     $block->set_value('http_config',
                       "mcpu_ring $ENV{TEST_NGINX_RING_DIR}/jwt.ring "
-                      . "size=1m lanes=4;\n" . ($block->http_config // ''));
+                      . "size=1m lanes=4;\nmcpu_event_max_age 100y;\n"
+                      . ($block->http_config // ''));
 
     $block->set_value('config', <<"CONF") unless defined $block->config;
     location = /event {

@@ -15,10 +15,18 @@ static size_t            out_len;
 static mcpu_ev_result_t  res;
 
 
+/* tests that are not about time bounds use events from any time */
+static const mcpu_ev_limits_t  any_time = {
+    .max_future_ms = INT64_C(1) << 60,
+    .max_age_ms = INT64_C(1) << 60,
+};
+
+
 static mcpu_ev_meta_t
 meta_default(void)
 {
     mcpu_ev_meta_t  m = {
+        .limits = &any_time,
         .client_id = S("client-7"),
         .client_version = S("6.04"),
         .client_os = S("Windows"),
@@ -68,9 +76,10 @@ test_event_valid_cpu_measurement_builds_the_documented_record(const char *dir)
 
     CHECK_STR_EQ(out, "{\"schema\":1,\"type\":\"CpuMeasurement\","
                  "\"time\":\"2026-11-23T21:00:00.500Z\","
-                 "\"timeMs\":1795467600500,"
+                 "\"timeMs\":1795467600500,\"seq\":null,"
                  "\"receivedAt\":\"2026-11-23T21:00:00.000Z\","
-                 "\"receivedAtMs\":1795467600000,\"node\":\"edge-1\","
+                 "\"receivedAtMs\":1795467600000,\"sentAt\":null,"
+                 "\"sentAtMs\":null,\"skewMs\":null,\"node\":\"edge-1\","
                  "\"client\":{\"id\":\"client-7\",\"version\":\"6.04\","
                  "\"os\":\"Windows\",\"osVersion\":\"10.0.19045\"},"
                  "\"event\":{\"type\":\"CpuMeasurement\","
@@ -378,9 +387,11 @@ test_event_time_format_and_parse_round_trip(const char *dir)
 static void
 test_event_bigger_than_the_arena_still_works(const char *dir)
 {
-    int      i;
-    char    *body, *p;
-    size_t   size = 400000;
+    int               i;
+    char             *body, *p;
+    size_t            size = 400000;
+    mcpu_ev_meta_t    m;
+    mcpu_ev_limits_t  lim;
 
     (void) dir;
 
@@ -397,10 +408,144 @@ test_event_bigger_than_the_arena_still_works(const char *dir)
     }
     strcpy(p, "}}");
 
-    CHECK_EQ_INT(build(body), MCPU_EV_TOO_LARGE);
+    m = meta_default();
+    lim = *m.limits;
+    lim.max_fields = 100000;
+    m.limits = &lim;
+
+    CHECK_EQ_INT(build_with(body, &m, sizeof(out)), MCPU_EV_TOO_LARGE);
     CHECK_EQ_INT(build("{\"type\":\"AppOpened\",\"time\":1}"), MCPU_EV_OK);
 
     free(body);
+}
+
+
+static void
+test_event_seq_is_carried_and_checked(const char *dir)
+{
+    (void) dir;
+
+    if (CHECK_EQ_INT(build("{\"type\":\"AppOpened\",\"time\":1,\"seq\":42}"),
+                     MCPU_EV_OK))
+    {
+        CHECK_STR_CONTAINS(out, ",\"seq\":42,");
+    }
+
+    CHECK_EQ_INT(build("{\"type\":\"AppOpened\",\"time\":1,\"seq\":-1}"),
+                 MCPU_EV_BAD_SEQ);
+    CHECK_EQ_INT(build("{\"type\":\"AppOpened\",\"time\":1,\"seq\":\"7\"}"),
+                 MCPU_EV_BAD_SEQ);
+    CHECK_EQ_INT(build("{\"type\":\"AppOpened\",\"time\":1,\"seq\":1.5}"),
+                 MCPU_EV_BAD_SEQ);
+    CHECK_EQ_INT(build("{\"type\":\"AppOpened\",\"time\":1,"
+                       "\"seq\":9007199254740993}"), MCPU_EV_BAD_SEQ);
+}
+
+
+static void
+test_event_sent_at_gives_the_skew_and_moves_the_bounds(const char *dir)
+{
+    mcpu_ev_meta_t  m = meta_default();
+
+    (void) dir;
+
+    m.limits = NULL;                   /* the defaults: 1 h ahead, 30 d old */
+    m.received_ms = 1795467600000LL;   /* 2026-11-23T21:00:00Z */
+
+    /* the client's clock is 2 h behind: its event of "2 h ago" is now */
+    m.sent_at = (mcpu_ev_str_t) S("2026-11-23T19:00:00Z");
+    if (CHECK_EQ_INT(build_with("{\"type\":\"AppOpened\","
+                                "\"time\":\"2026-11-23T19:00:00Z\"}", &m,
+                                sizeof(out) - 1), MCPU_EV_OK))
+    {
+        CHECK_EQ_INT(res.skew_ms, 7200000);
+        CHECK_STR_CONTAINS(out, "\"sentAt\":\"2026-11-23T19:00:00.000Z\","
+                           "\"sentAtMs\":1795460400000,\"skewMs\":7200000,");
+    }
+
+    /* epoch milliseconds work too */
+    m.sent_at = (mcpu_ev_str_t) S("1795467599000");
+    CHECK_EQ_INT(build_with("{\"type\":\"AppOpened\",\"time\":1795467599000}",
+                            &m, sizeof(out) - 1), MCPU_EV_OK);
+    CHECK_EQ_INT(res.skew_ms, 1000);
+
+    m.sent_at = (mcpu_ev_str_t) S("yesterday");
+    CHECK_EQ_INT(build_with("{\"type\":\"AppOpened\",\"time\":1795467599000}",
+                            &m, sizeof(out)), MCPU_EV_BAD_HEADER);
+    CHECK_STR_CONTAINS(res.detail, "Sent-At");
+}
+
+
+static void
+test_event_time_bounds_just_inside_and_just_outside(const char *dir)
+{
+    char              body[128];
+    mcpu_ev_meta_t    m = meta_default();
+    mcpu_ev_limits_t  lim = { .max_future_ms = 60000, .max_age_ms = 3600000 };
+
+    (void) dir;
+
+    m.limits = &lim;
+    m.received_ms = 1795467600000LL;
+
+#define AT(ms)  (snprintf(body, sizeof(body), "{\"type\":\"AppOpened\","    \
+                          "\"time\":%lld}", (long long) (ms)), body)
+
+    CHECK_EQ_INT(build_with(AT(m.received_ms + 60000), &m, sizeof(out)),
+                 MCPU_EV_OK);
+    CHECK_EQ_INT(build_with(AT(m.received_ms + 60001), &m, sizeof(out)),
+                 MCPU_EV_TIME_IN_FUTURE);
+    CHECK_EQ_INT(build_with(AT(m.received_ms - 3600000), &m, sizeof(out)),
+                 MCPU_EV_OK);
+    CHECK_EQ_INT(build_with(AT(m.received_ms - 3600001), &m, sizeof(out)),
+                 MCPU_EV_TIME_TOO_OLD);
+    CHECK_STR_CONTAINS(res.detail, "at most 3600 s");
+
+#undef AT
+}
+
+
+static void
+test_event_depth_width_and_string_limits(const char *dir)
+{
+    int               i;
+    char              body[8192], *p;
+    mcpu_ev_meta_t    m = meta_default();
+    mcpu_ev_limits_t  lim = *m.limits;
+
+    (void) dir;
+
+    lim.max_depth = 3;
+    lim.max_fields = 8;
+    lim.max_string = 16;
+    m.limits = &lim;
+
+    /* the event object is level 1: two more levels are allowed */
+    CHECK_EQ_INT(build_with("{\"type\":\"AppOpened\",\"time\":1,"
+                            "\"a\":{\"b\":[1]}}", &m, sizeof(out)), MCPU_EV_OK);
+    CHECK_EQ_INT(build_with("{\"type\":\"AppOpened\",\"time\":1,"
+                            "\"a\":{\"b\":[[1]]}}", &m, sizeof(out)),
+                 MCPU_EV_LIMIT);
+    CHECK_STR_CONTAINS(res.detail, "deeper than 3");
+
+    p = body + sprintf(body, "{\"type\":\"AppOpened\",\"time\":1");
+    for (i = 0; i < 6; i++) {
+        p += sprintf(p, ",\"k%d\":%d", i, i);
+    }
+    strcpy(p, "}");
+    CHECK_EQ_INT(build_with(body, &m, sizeof(out)), MCPU_EV_OK);   /* 8 */
+    strcpy(p, ",\"k9\":9}");
+    CHECK_EQ_INT(build_with(body, &m, sizeof(out)), MCPU_EV_LIMIT); /* 9 */
+
+    CHECK_EQ_INT(build_with("{\"type\":\"AppOpened\",\"time\":1,"
+                            "\"s\":\"0123456789abcdef\"}", &m, sizeof(out)),
+                 MCPU_EV_OK);
+    CHECK_EQ_INT(build_with("{\"type\":\"AppOpened\",\"time\":1,"
+                            "\"s\":\"0123456789abcdefg\"}", &m, sizeof(out)),
+                 MCPU_EV_LIMIT);
+    CHECK_EQ_INT(build_with("{\"type\":\"AppOpened\",\"time\":1,"
+                            "\"0123456789abcdefg\":1}", &m, sizeof(out)),
+                 MCPU_EV_LIMIT);
 }
 
 
@@ -427,6 +572,14 @@ TEST_LIST = {
       test_event_time_format_and_parse_round_trip },
     { "test_event_bigger_than_the_arena_still_works",
       test_event_bigger_than_the_arena_still_works },
+    { "test_event_seq_is_carried_and_checked",
+      test_event_seq_is_carried_and_checked },
+    { "test_event_sent_at_gives_the_skew_and_moves_the_bounds",
+      test_event_sent_at_gives_the_skew_and_moves_the_bounds },
+    { "test_event_time_bounds_just_inside_and_just_outside",
+      test_event_time_bounds_just_inside_and_just_outside },
+    { "test_event_depth_width_and_string_limits",
+      test_event_depth_width_and_string_limits },
     { NULL, NULL }
 };
 
