@@ -6,14 +6,20 @@
 
 #include "ngx_http_mcpu_module.h"
 
+#include <zlib.h>
+
 
 static ngx_int_t ngx_http_mcpu_check_content_type(ngx_http_request_t *r);
 static void ngx_http_mcpu_read_meta(ngx_http_request_t *r,
-    mcpu_ev_meta_t *meta);
+    mcpu_ev_meta_t *meta, ngx_str_t *ctx_encoding);
 static void ngx_http_mcpu_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_process(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_get_body(ngx_http_request_t *r,
     size_t limit, u_char **data, size_t *len);
+static ngx_int_t ngx_http_mcpu_gunzip(ngx_http_request_t *r, size_t limit,
+    u_char **data, size_t *len);
+static void *ngx_http_mcpu_zalloc(void *opaque, u_int items, u_int size);
+static void ngx_http_mcpu_zfree(void *opaque, void *address);
 static ngx_int_t ngx_http_mcpu_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail);
 static ngx_int_t ngx_http_mcpu_send_json(ngx_http_request_t *r,
@@ -78,7 +84,20 @@ ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_mcpu_read_meta(r, &ctx->meta);
+    ngx_http_mcpu_read_meta(r, &ctx->meta, &ctx->encoding);
+
+    if (ctx->encoding.len
+        && !(ctx->encoding.len == 4
+             && ngx_strncasecmp(ctx->encoding.data, (u_char *) "gzip", 4) == 0)
+        && !(ctx->encoding.len == 8
+             && ngx_strncasecmp(ctx->encoding.data, (u_char *) "identity", 8)
+                == 0))
+    {
+        return ngx_http_mcpu_refuse(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "unsupported_encoding",
+                                    "Content-Encoding must be gzip or "
+                                    "identity");
+    }
 
     auth = ngx_http_mcpu_auth(r, ctx);
 
@@ -156,7 +175,8 @@ ngx_http_mcpu_check_content_type(ngx_http_request_t *r)
 
 
 static void
-ngx_http_mcpu_read_meta(ngx_http_request_t *r, mcpu_ev_meta_t *meta)
+ngx_http_mcpu_read_meta(ngx_http_request_t *r, mcpu_ev_meta_t *meta,
+    ngx_str_t *ctx_encoding)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
@@ -195,6 +215,14 @@ ngx_http_mcpu_read_meta(ngx_http_request_t *r, mcpu_ev_meta_t *meta)
         case sizeof("os-version") - 1:
             dst = ngx_strncmp(h[i].lowcase_key, "os-version", 10) == 0
                   ? &meta->os_version : NULL;
+            break;
+
+        case sizeof("content-encoding") - 1:
+            if (ngx_strncmp(h[i].lowcase_key, "content-encoding", 16) == 0) {
+                ctx_encoding->data = h[i].value.data;
+                ctx_encoding->len = h[i].value.len;
+            }
+            dst = NULL;
             break;
 
         case sizeof("sent-at") - 1:
@@ -254,6 +282,26 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
 
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->encoding.len == 4) {   /* gzip; identity needs nothing */
+        rc = ngx_http_mcpu_gunzip(r, mlcf->max_decompressed, &body, &len);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_mcpu_send_error(r,
+                                      NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                      "decompressed_too_large", "the body "
+                                      "decompresses to more than "
+                                      "mcpu_max_decompressed_size");
+        }
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "mcpu: event refused, bad_gzip");
+            return ngx_http_mcpu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "bad_gzip", "the body is not "
+                                            "valid gzip");
+        }
     }
 
     /* the cached time: no syscall per event */
@@ -384,6 +432,70 @@ ngx_http_mcpu_get_body(ngx_http_request_t *r, size_t limit, u_char **data,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A gzip body is inflated into the request pool, never past limit: a small
+ * bomb costs at most limit bytes and is refused with 413.  Only gzip
+ * requests pay for this (an inflate state and the output buffer).
+ */
+static ngx_int_t
+ngx_http_mcpu_gunzip(ngx_http_request_t *r, size_t limit, u_char **data,
+    size_t *len)
+{
+    int        rc;
+    u_char    *out;
+    z_stream   zs;
+
+    out = ngx_pnalloc(r->pool, limit + 1);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&zs, sizeof(z_stream));
+    zs.zalloc = ngx_http_mcpu_zalloc;
+    zs.zfree = ngx_http_mcpu_zfree;
+    zs.opaque = r->pool;
+
+    /* 16 + MAX_WBITS: a gzip header and trailer, not raw deflate */
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+        return NGX_ERROR;
+    }
+
+    zs.next_in = *data;
+    zs.avail_in = (uInt) *len;
+    zs.next_out = out;
+    zs.avail_out = (uInt) limit + 1;
+
+    rc = inflate(&zs, Z_FINISH);
+    *len = zs.total_out;
+    inflateEnd(&zs);
+
+    if (*len > limit) {
+        return NGX_DECLINED;
+    }
+
+    if (rc != Z_STREAM_END || zs.avail_in != 0) {
+        return NGX_ERROR;
+    }
+
+    *data = out;
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_mcpu_zalloc(void *opaque, u_int items, u_int size)
+{
+    return ngx_palloc(opaque, (size_t) items * size);
+}
+
+
+static void
+ngx_http_mcpu_zfree(void *opaque, void *address)
+{
+    /* the request pool frees it */
 }
 
 

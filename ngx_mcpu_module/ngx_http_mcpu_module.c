@@ -77,6 +77,13 @@ static ngx_command_t  ngx_http_mcpu_commands[] = {
       offsetof(ngx_http_mcpu_loc_conf_t, ring_full_log_level),
       &ngx_http_mcpu_log_levels },
 
+    { ngx_string("mcpu_max_decompressed_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, max_decompressed),
+      NULL },
+
     { ngx_string("mcpu_event_max_future"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
@@ -239,6 +246,7 @@ ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
     mlcf->ring_full_log_level = NGX_CONF_UNSET_UINT;
     mlcf->jwt = NGX_CONF_UNSET;
     mlcf->jwt_leeway = NGX_CONF_UNSET;
+    mlcf->max_decompressed = NGX_CONF_UNSET_SIZE;
     mlcf->max_future = NGX_CONF_UNSET;
     mlcf->max_age = NGX_CONF_UNSET;
 
@@ -260,6 +268,8 @@ ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->ring_full_log_level,
                               prev->ring_full_log_level, NGX_LOG_WARN);
 
+    ngx_conf_merge_size_value(conf->max_decompressed, prev->max_decompressed,
+                              256 * 1024);
     ngx_conf_merge_sec_value(conf->max_future, prev->max_future,
                              MCPU_EV_DEFAULT_MAX_FUTURE_MS / 1000);
     ngx_conf_merge_sec_value(conf->max_age, prev->max_age,

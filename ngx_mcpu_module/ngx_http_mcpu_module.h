@@ -52,6 +52,7 @@ typedef struct {
     size_t                 max_body_size;
     time_t                 retry_after;
     ngx_uint_t             ring_full_log_level;
+    size_t                 max_decompressed;
     time_t                 max_future;
     time_t                 max_age;
     mcpu_ev_limits_t       limits;        /* the two above, for mcpu_event */
@@ -68,6 +69,7 @@ typedef struct {
 /* per request, kept across the asynchronous body read */
 typedef struct {
     mcpu_ev_meta_t         meta;
+    ngx_str_t              encoding;      /* Content-Encoding, if any */
     mcpu_jwt_result_t      jwt;           /* jwt.sub: the client id */
     mcpu_jwt_rc_t          jwt_rc;
     ngx_uint_t             auth;          /* NGX_HTTP_MCPU_AUTH_*, once done */
