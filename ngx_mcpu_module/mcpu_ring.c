@@ -444,7 +444,7 @@ static void
 mcpu_ring_repair_seq(mcpu_ring_t *ring, int lane)
 {
     int                found;
-    uint32_t           last;
+    uint32_t           last, behind;
     uint64_t           cursor;
     mcpu_ring_view_t   v;
     mcpu_ring_lane_t  *l = &ring->lanes[lane];
@@ -458,8 +458,12 @@ mcpu_ring_repair_seq(mcpu_ring_t *ring, int lane)
         found = 1;
     }
 
-    if (found && last == (uint32_t) l->p_seq) {
-        ck_pr_store_64(&l->p_seq, l->p_seq + 1);
+    /* a transaction publishes several records at once, so p_seq can be
+     * behind by as many: the last published record says by how much */
+    behind = (uint32_t) (last + 1 - (uint32_t) l->p_seq);
+
+    if (found && behind < UINT32_MAX / 2) {
+        ck_pr_store_64(&l->p_seq, l->p_seq + behind);
     }
 
     /* nothing unread (the usual case: the batcher drained the lane before
@@ -467,8 +471,8 @@ mcpu_ring_repair_seq(mcpu_ring_t *ring, int lane)
      * is final, since c_seq is stored before c_head (mcpu_ring_release) */
     ck_pr_fence_load();
 
-    if (!found && ck_pr_load_64(&l->c_seq) == l->p_seq + 1) {
-        ck_pr_store_64(&l->p_seq, l->p_seq + 1);
+    if (!found && ck_pr_load_64(&l->c_seq) > l->p_seq) {
+        ck_pr_store_64(&l->p_seq, ck_pr_load_64(&l->c_seq));
     }
 }
 
@@ -506,14 +510,26 @@ mcpu_ring_used(mcpu_ring_t *ring, int lane)
 }
 
 
+void
+mcpu_ring_begin(mcpu_ring_t *ring, int lane, mcpu_ring_txn_t *txn)
+{
+    mcpu_ring_lane_t  *l = &ring->lanes[lane];
+
+    txn->lane = lane;
+    txn->tail = l->p_tail;
+    txn->seq = l->p_seq;
+    txn->records = 0;
+}
+
+
 int
-mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
+mcpu_ring_append(mcpu_ring_t *ring, mcpu_ring_txn_t *txn, const void *key,
     size_t key_len, const void *value, size_t value_len)
 {
-    uint64_t           tail, head, off, room, need, total;
+    uint64_t           head, off, room, need, total;
     unsigned char     *base, *p;
     mcpu_ring_rec_t   *rec;
-    mcpu_ring_lane_t  *l = &ring->lanes[lane];
+    mcpu_ring_lane_t  *l = &ring->lanes[txn->lane];
 
     /* each length alone first, so their sum cannot wrap */
     if (key_len > UINT16_MAX || value_len > ring->max_record) {
@@ -526,29 +542,29 @@ mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
         return MCPU_RING_TOO_BIG;
     }
 
-    /* p_tail is ours alone; c_head is the batcher's license to overwrite */
-    tail = l->p_tail;
+    /* the private tail is ours alone; c_head is the batcher's license to
+     * overwrite */
     head = ck_pr_load_64(&l->c_head);
 
-    off = tail & ring->mask;
+    off = txn->tail & ring->mask;
     room = ring->lane_size - off;
     total = need <= room ? need : room + need;
 
-    if (tail - head + total > ring->lane_size) {
+    if (txn->tail - head + total > ring->lane_size) {
         l->full++;
         return MCPU_RING_FULL;
     }
 
-    base = mcpu_ring_lane_data(ring, lane);
+    base = mcpu_ring_lane_data(ring, txn->lane);
 
     if (need > room) {
         rec = (mcpu_ring_rec_t *) (base + off);
         rec->size = (uint32_t) room;
         rec->type = MCPU_RING_REC_PAD;
         rec->key_len = 0;
-        rec->seq = (uint32_t) l->p_seq;
+        rec->seq = (uint32_t) txn->seq;
         rec->check = mcpu_ring_rec_check(rec->size, rec->type, rec->key_len,
-                                     rec->seq);
+                                         rec->seq);
         off = 0;
     }
 
@@ -556,7 +572,7 @@ mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
     rec->size = (uint32_t) (sizeof(mcpu_ring_rec_t) + key_len + value_len);
     rec->type = MCPU_RING_REC_EVENT;
     rec->key_len = (uint16_t) key_len;
-    rec->seq = (uint32_t) l->p_seq;
+    rec->seq = (uint32_t) txn->seq;
     rec->check = mcpu_ring_rec_check(rec->size, rec->type, rec->key_len,
                                      rec->seq);
 
@@ -564,15 +580,48 @@ mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
     memcpy(p, key, key_len);
     memcpy(p + key_len, value, value_len);
 
-    /* the record bytes must be visible before the batcher can see p_tail */
-    ck_pr_fence_store();
-    ck_pr_store_64(&l->p_tail, tail + total);
-
-    /* after the publish: a producer killed between the two stores leaves
-     * p_seq one behind, which the next owner repairs (mcpu_ring_claim) */
-    ck_pr_store_64(&l->p_seq, l->p_seq + 1);
+    txn->tail += total;
+    txn->seq++;
+    txn->records++;
 
     return MCPU_RING_OK;
+}
+
+
+void
+mcpu_ring_commit(mcpu_ring_t *ring, mcpu_ring_txn_t *txn)
+{
+    mcpu_ring_lane_t  *l = &ring->lanes[txn->lane];
+
+    if (txn->records == 0) {
+        return;
+    }
+
+    /* the record bytes must be visible before the batcher can see p_tail */
+    ck_pr_fence_store();
+    ck_pr_store_64(&l->p_tail, txn->tail);
+
+    /* after the publish: a producer killed between the two stores leaves
+     * p_seq behind, which the next owner repairs (mcpu_ring_claim) */
+    ck_pr_store_64(&l->p_seq, txn->seq);
+}
+
+
+int
+mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
+    size_t key_len, const void *value, size_t value_len)
+{
+    int              rc;
+    mcpu_ring_txn_t  txn;
+
+    mcpu_ring_begin(ring, lane, &txn);
+
+    rc = mcpu_ring_append(ring, &txn, key, key_len, value, value_len);
+    if (rc == MCPU_RING_OK) {
+        mcpu_ring_commit(ring, &txn);
+    }
+
+    return rc;
 }
 
 

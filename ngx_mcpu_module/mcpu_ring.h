@@ -59,11 +59,12 @@
  *                                                    ck_pr_fence_load, reads.
  *   p_seq       owning producer  status, tests       ck_pr_store_64 after
  *                                                    p_tail: records
- *                                                    published; one behind
- *                                                    if the producer died
- *                                                    between the two stores,
- *                                                    repaired by the next
- *                                                    owner at claim
+ *                                                    published; behind (by
+ *                                                    the records of one
+ *                                                    commit) if the producer
+ *                                                    died between the two
+ *                                                    stores, repaired by the
+ *                                                    next owner at claim
  *   c_head      batcher          owning producer     batcher finishes with the
  *                                                    slot (delivery report),
  *                                                    ck_pr_fence_load_store,
@@ -292,6 +293,35 @@ mcpu_ring_record_size(size_t key_len, size_t value_len)
  */
 int mcpu_ring_produce(mcpu_ring_t *ring, int lane, const void *key,
     size_t key_len, const void *value, size_t value_len);
+
+/* Several records published at once: all of them, or none. */
+typedef struct {
+    uint64_t  tail;              /* private tail: where the next goes */
+    uint64_t  seq;
+    uint32_t  records;           /* appended so far */
+    int       lane;
+} mcpu_ring_txn_t;
+
+/**
+ * @brief Starts a transaction on the caller's lane.  Appended records stay
+ *        invisible to the batcher until mcpu_ring_commit(); dropping the
+ *        transaction (not committing) discards them, nothing to undo.
+ * @locality the lane's owner only.
+ */
+void mcpu_ring_begin(mcpu_ring_t *ring, int lane, mcpu_ring_txn_t *txn);
+
+/**
+ * @brief Writes one record after the transaction's previous ones.
+ *        Wait-free, like mcpu_ring_produce().
+ * @returns MCPU_RING_OK; MCPU_RING_FULL or MCPU_RING_TOO_BIG, with nothing
+ *          of this record written into the transaction (earlier records of
+ *          the transaction are still there, to commit or drop).
+ */
+int mcpu_ring_append(mcpu_ring_t *ring, mcpu_ring_txn_t *txn,
+    const void *key, size_t key_len, const void *value, size_t value_len);
+
+/** @brief Publishes every appended record with one p_tail store. */
+void mcpu_ring_commit(mcpu_ring_t *ring, mcpu_ring_txn_t *txn);
 
 /**
  * @brief Bytes the lane could take now; a lower bound, since the batcher may

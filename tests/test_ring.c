@@ -3408,6 +3408,217 @@ test_ring_check_accepts_healthy_ring_with_wrapped_counters(const char *dir)
 }
 
 
+/* ---- transactions: several records, published at once or not at all ---- */
+
+static int
+txn_nobody_alive(uint32_t pid)
+{
+    (void) pid;
+    return 0;
+}
+
+
+/* reads every record of a lane, checks they are k, k+1, ... by value */
+static long
+txn_read_all(mcpu_ring_t *ring, int lane, uint64_t *cursor, long first)
+{
+    long              n, v;
+    mcpu_ring_view_t  view;
+
+    for (n = 0; mcpu_ring_peek(ring, lane, cursor, &view) == MCPU_RING_OK;
+         n++)
+    {
+        v = -1;
+        sscanf((const char *) view.value, "%ld", &v);
+        if (!CHECK_EQ_INT(v, first + n)) {
+            return -1;
+        }
+    }
+
+    return n;
+}
+
+
+static int
+txn_append_n(mcpu_ring_t *ring, mcpu_ring_txn_t *txn, long first, long n)
+{
+    int   rc;
+    char  value[32];
+    long  i;
+
+    for (i = 0; i < n; i++) {
+        snprintf(value, sizeof(value), "%ld", first + i);
+        rc = mcpu_ring_append(ring, txn, "k", 1, value, strlen(value) + 1);
+        if (rc != MCPU_RING_OK) {
+            return rc;
+        }
+    }
+
+    return MCPU_RING_OK;
+}
+
+
+static void
+test_ring_txn_publishes_its_records_only_at_commit(const char *dir)
+{
+    int               lane;
+    char              path[4096];
+    uint64_t          cursor, tail;
+    mcpu_ring_t       ring;
+    mcpu_ring_txn_t   txn;
+
+    path_in(path, sizeof(path), dir, "ring");
+    if (!ring_create(&ring, path, &geo_small)) {
+        return;
+    }
+
+    lane = mcpu_ring_claim(&ring, 1001, txn_nobody_alive);
+    cursor = ring.lanes[lane].c_head;
+    tail = ring.lanes[lane].p_tail;
+
+    mcpu_ring_begin(&ring, lane, &txn);
+    CHECK_EQ_INT(txn_append_n(&ring, &txn, 0, 5), MCPU_RING_OK);
+
+    /* appended but not committed: the batcher sees nothing */
+    CHECK_EQ_U64(ring.lanes[lane].p_tail, tail);
+    CHECK_EQ_INT(txn_read_all(&ring, lane, &cursor, 0), 0);
+
+    mcpu_ring_commit(&ring, &txn);
+    CHECK_EQ_INT(txn_read_all(&ring, lane, &cursor, 0), 5);
+    CHECK_EQ_U64(ring.lanes[lane].p_seq, 5);
+
+    mcpu_ring_close(&ring);
+}
+
+
+static void
+test_ring_txn_dropped_leaves_nothing_and_the_lane_goes_on(const char *dir)
+{
+    int               lane;
+    char              path[4096];
+    uint64_t          cursor;
+    mcpu_ring_t       ring;
+    mcpu_ring_txn_t   txn;
+
+    path_in(path, sizeof(path), dir, "ring");
+    if (!ring_create(&ring, path, &geo_small)) {
+        return;
+    }
+
+    lane = mcpu_ring_claim(&ring, 1001, txn_nobody_alive);
+    cursor = 0;
+
+    mcpu_ring_begin(&ring, lane, &txn);
+    CHECK_EQ_INT(txn_append_n(&ring, &txn, 100, 3), MCPU_RING_OK);
+    /* dropped: never committed */
+
+    mcpu_ring_begin(&ring, lane, &txn);
+    CHECK_EQ_INT(txn_append_n(&ring, &txn, 0, 2), MCPU_RING_OK);
+    mcpu_ring_commit(&ring, &txn);
+
+    CHECK_EQ_INT(txn_read_all(&ring, lane, &cursor, 0), 2);
+    CHECK_EQ_U64(ring.lanes[lane].p_seq, 2);
+
+    mcpu_ring_close(&ring);
+}
+
+
+static void
+test_ring_txn_that_does_not_fit_publishes_none(const char *dir)
+{
+    int               lane, rc;
+    long              n;
+    char              path[4096];
+    uint64_t          tail, cursor;
+    mcpu_ring_t       ring;
+    mcpu_ring_txn_t   txn;
+
+    path_in(path, sizeof(path), dir, "ring");
+    if (!ring_create(&ring, path, &geo_small)) {
+        return;
+    }
+
+    lane = mcpu_ring_claim(&ring, 1001, txn_nobody_alive);
+    tail = ring.lanes[lane].p_tail;
+    cursor = 0;
+
+    /* more records than a lane holds: append says FULL part way */
+    mcpu_ring_begin(&ring, lane, &txn);
+    for (n = 0; (rc = txn_append_n(&ring, &txn, n, 1)) == MCPU_RING_OK; n++) {
+        /* void */
+    }
+
+    CHECK_EQ_INT(rc, MCPU_RING_FULL);
+    CHECK(n > 100);
+
+    /* the caller drops it: the lane is as before, and takes the next one */
+    CHECK_EQ_U64(ring.lanes[lane].p_tail, tail);
+    CHECK_EQ_INT(txn_read_all(&ring, lane, &cursor, 0), 0);
+    CHECK_EQ_INT(mcpu_ring_produce(&ring, lane, "k", 1, "0", 2), MCPU_RING_OK);
+    CHECK_EQ_INT(txn_read_all(&ring, lane, &cursor, 0), 1);
+
+    mcpu_ring_close(&ring);
+}
+
+
+/*
+ * A producer killed between a commit's p_tail store and its p_seq store
+ * leaves p_seq behind by the whole commit; the next owner repairs it from
+ * the last record, or from the batcher's count when the lane was drained.
+ */
+static void
+test_ring_txn_killed_before_counting_repairs_seq_by_the_commit(
+    const char *dir)
+{
+    int                   lane, drained;
+    char                  path[4096];
+    uint64_t              cursor;
+    mcpu_ring_t           ring;
+    mcpu_ring_txn_t       txn;
+    mcpu_ring_view_t      v;
+    mcpu_ring_geometry_t  one = { 64 * KB, 1, 1024 };
+
+    for (drained = 0; drained < 2; drained++) {
+        path_in(path, sizeof(path), dir, drained ? "ring-d" : "ring");
+        if (!ring_create(&ring, path, &one)) {
+            return;
+        }
+
+        lane = mcpu_ring_claim(&ring, 1001, txn_nobody_alive);
+
+        mcpu_ring_begin(&ring, lane, &txn);
+        CHECK_EQ_INT(txn_append_n(&ring, &txn, 0, 6), MCPU_RING_OK);
+        mcpu_ring_commit(&ring, &txn);
+        ring.lanes[lane].p_seq -= 6;          /* the store that never ran */
+
+        cursor = 0;
+        if (drained) {
+            CHECK_EQ_INT(txn_read_all(&ring, lane, &cursor, 0), 6);
+            mcpu_ring_release(&ring, lane, cursor, 6);
+        }
+
+        /* pid 1001 is dead now: 1002 takes the only lane over */
+        CHECK_EQ_INT(mcpu_ring_claim(&ring, 1002, txn_nobody_alive), lane);
+        CHECK_EQ_U64(ring.lanes[lane].p_seq, 6);
+
+        CHECK_EQ_INT(mcpu_ring_produce(&ring, lane, "k", 1, "6", 2),
+                     MCPU_RING_OK);
+        if (!drained) {
+            CHECK_EQ_INT(txn_read_all(&ring, lane, &cursor, 0), 7);
+        }
+
+        cursor = ring.lanes[lane].p_tail - mcpu_ring_record_size(1, 2);
+        if (CHECK_EQ_INT(mcpu_ring_peek(&ring, lane, &cursor, &v),
+                         MCPU_RING_OK))
+        {
+            CHECK_EQ_INT(v.seq, 6);
+        }
+
+        mcpu_ring_close(&ring);
+    }
+}
+
+
 TEST_LIST = {
     { "test_ring_created_file_attaches_with_same_geometry",
       test_ring_created_file_attaches_with_same_geometry },
@@ -3461,6 +3672,14 @@ TEST_LIST = {
       test_ring_check_detects_corrupt_record },
     { "test_ring_check_accepts_healthy_ring_with_wrapped_counters",
       test_ring_check_accepts_healthy_ring_with_wrapped_counters },
+    { "test_ring_txn_publishes_its_records_only_at_commit",
+      test_ring_txn_publishes_its_records_only_at_commit },
+    { "test_ring_txn_dropped_leaves_nothing_and_the_lane_goes_on",
+      test_ring_txn_dropped_leaves_nothing_and_the_lane_goes_on },
+    { "test_ring_txn_that_does_not_fit_publishes_none",
+      test_ring_txn_that_does_not_fit_publishes_none },
+    { "test_ring_txn_killed_before_counting_repairs_seq_by_the_commit",
+      test_ring_txn_killed_before_counting_repairs_seq_by_the_commit },
     { NULL, NULL }
 };
 
