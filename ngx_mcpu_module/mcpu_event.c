@@ -832,6 +832,7 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
 
     res->type = NULL;
     res->detail[0] = '\0';
+    res->seq = -1;
     sent_ms = 0;
 
     mcpu_ev_limits_defaults(&lim, meta->limits);
@@ -859,6 +860,11 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
                  "an event is a JSON object");
         rc = MCPU_EV_NOT_OBJECT;
         goto done;
+    }
+
+    v = json_object_get(ev, "seq");
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        res->seq = json_integer_value(v);
     }
 
     rc = mcpu_ev_check_limits(ev, 1, &lim, res);

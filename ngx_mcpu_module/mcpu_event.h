@@ -85,6 +85,8 @@ typedef struct {
     const char  *type;              /* on success: the event type name */
     int64_t      time_ms;           /* on success: event time, normalised */
     int64_t      skew_ms;           /* receive time - Sent-At; 0 without */
+    int64_t      seq;               /* the event's seq, -1 without (set
+                                       on refusals too, once parsed) */
     char         detail[MCPU_EV_MAX_DETAIL];   /* on failure: what and where */
 } mcpu_ev_result_t;
 

@@ -9,21 +9,19 @@
 #include <zlib.h>
 
 
-static ngx_int_t ngx_http_mcpu_check_content_type(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcpu_check_content_type(ngx_http_request_t *r,
+    ngx_http_mcpu_ctx_t *ctx);
 static void ngx_http_mcpu_read_meta(ngx_http_request_t *r,
     mcpu_ev_meta_t *meta, ngx_str_t *ctx_encoding);
 static void ngx_http_mcpu_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_process(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_get_body(ngx_http_request_t *r,
     size_t limit, u_char **data, size_t *len);
+static ngx_uint_t ngx_http_mcpu_is_array(u_char *p, size_t len);
 static ngx_int_t ngx_http_mcpu_gunzip(ngx_http_request_t *r, size_t limit,
     u_char **data, size_t *len);
 static void *ngx_http_mcpu_zalloc(void *opaque, u_int items, u_int size);
 static void ngx_http_mcpu_zfree(void *opaque, void *address);
-static ngx_int_t ngx_http_mcpu_send_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *detail);
-static ngx_int_t ngx_http_mcpu_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_buf_t *b);
 
 
 #define ngx_http_mcpu_str(s)  { (const char *) (s).data, (s).len }
@@ -73,15 +71,16 @@ ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
                                     "events are sent with POST");
     }
 
-    if (ngx_http_mcpu_check_content_type(r) != NGX_OK) {
-        return ngx_http_mcpu_refuse(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                    "unsupported_media_type",
-                                    "Content-Type must be application/json");
-    }
-
     ctx = ngx_http_mcpu_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_mcpu_check_content_type(r, ctx) != NGX_OK) {
+        return ngx_http_mcpu_refuse(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "unsupported_media_type",
+                                    "Content-Type must be application/json "
+                                    "or application/x-ndjson");
     }
 
     ngx_http_mcpu_read_meta(r, &ctx->meta, &ctx->encoding);
@@ -149,18 +148,32 @@ ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_mcpu_check_content_type(ngx_http_request_t *r)
+ngx_http_mcpu_check_content_type(ngx_http_request_t *r,
+    ngx_http_mcpu_ctx_t *ctx)
 {
     size_t            n;
     ngx_table_elt_t  *h;
 
-    h = r->headers_in.content_type;
-    n = ngx_http_mcpu_json_type.len;
+    static ngx_str_t  ndjson = ngx_string("application/x-ndjson");
 
-    if (h == NULL || h->value.len < n
-        || ngx_strncasecmp(h->value.data, ngx_http_mcpu_json_type.data, n)
-           != 0)
+    h = r->headers_in.content_type;
+    if (h == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (h->value.len >= ndjson.len
+        && ngx_strncasecmp(h->value.data, ndjson.data, ndjson.len) == 0)
     {
+        n = ndjson.len;
+        ctx->ndjson = 1;
+
+    } else if (h->value.len >= ngx_http_mcpu_json_type.len
+               && ngx_strncasecmp(h->value.data, ngx_http_mcpu_json_type.data,
+                                  ngx_http_mcpu_json_type.len) == 0)
+    {
+        n = ngx_http_mcpu_json_type.len;
+
+    } else {
         return NGX_DECLINED;
     }
 
@@ -311,6 +324,10 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
     ctx->meta.node.len = mlcf->node.len;
     ctx->meta.limits = &mlcf->limits;
 
+    if (ctx->ndjson || ngx_http_mcpu_is_array(body, len)) {
+        return ngx_http_mcpu_batch(r, ctx, body, len);
+    }
+
     ev = mcpu_event_record((const char *) body, len, &ctx->meta,
                            (char *) ngx_http_mcpu_record,
                            ngx_http_mcpu_record_size, &out_len, &res);
@@ -329,12 +346,26 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
     key.data = (u_char *) ctx->meta.client_id.data;
     key.len = ctx->meta.client_id.len;
 
-    switch (ngx_http_mcpu_ring_enqueue(mmcf, &key, ngx_http_mcpu_record,
-                                       out_len))
-    {
-    case NGX_HTTP_MCPU_ACCEPTED:
+    rc = ngx_http_mcpu_ring_enqueue(mmcf, &key, ngx_http_mcpu_record,
+                                    out_len);
+    if (rc == NGX_HTTP_MCPU_ACCEPTED) {
         return ngx_http_mcpu_send_json(r, NGX_HTTP_ACCEPTED,
                                        ngx_calloc_buf(r->pool));
+    }
+
+    return ngx_http_mcpu_ring_refusal(r, rc);
+}
+
+
+/* the answer when the ring did not take a request's events */
+ngx_int_t
+ngx_http_mcpu_ring_refusal(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_mcpu_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcpu_module);
+
+    switch (rc) {
 
     case NGX_HTTP_MCPU_TOO_BIG:
         return ngx_http_mcpu_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -362,11 +393,34 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
 }
 
 
+u_char *
+ngx_http_mcpu_record_buffer(size_t *size)
+{
+    *size = ngx_http_mcpu_record_size;
+    return ngx_http_mcpu_record;
+}
+
+
 /*
  * The body is usually one memory buffer; a body larger than
  * client_body_buffer_size is in a temporary file and a chunked one may be
  * in several buffers: those are assembled in the request pool.
  */
+/* a JSON array body is a batch; an object is one event */
+static ngx_uint_t
+ngx_http_mcpu_is_array(u_char *p, size_t len)
+{
+    u_char  *last = p + len;
+
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    {
+        p++;
+    }
+
+    return p < last && *p == '[';
+}
+
+
 static ngx_int_t
 ngx_http_mcpu_get_body(ngx_http_request_t *r, size_t limit, u_char **data,
     size_t *len)
@@ -525,7 +579,7 @@ ngx_http_mcpu_refuse(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_mcpu_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail)
 {
@@ -552,7 +606,7 @@ ngx_http_mcpu_send_error(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /* b NULL-free and empty: the 202 body */
-static ngx_int_t
+ngx_int_t
 ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b)
 {

@@ -70,6 +70,7 @@ typedef struct {
 typedef struct {
     mcpu_ev_meta_t         meta;
     ngx_str_t              encoding;      /* Content-Encoding, if any */
+    unsigned               ndjson:1;      /* application/x-ndjson */
     mcpu_jwt_result_t      jwt;           /* jwt.sub: the client id */
     mcpu_jwt_rc_t          jwt_rc;
     ngx_uint_t             auth;          /* NGX_HTTP_MCPU_AUTH_*, once done */
@@ -113,5 +114,23 @@ void ngx_http_mcpu_ring_exit_worker(ngx_cycle_t *cycle,
     ngx_http_mcpu_main_conf_t *mmcf);
 ngx_int_t ngx_http_mcpu_ring_enqueue(ngx_http_mcpu_main_conf_t *mmcf,
     ngx_str_t *key, u_char *value, size_t len);
+ngx_int_t ngx_http_mcpu_ring_begin(ngx_http_mcpu_main_conf_t *mmcf,
+    mcpu_ring_txn_t *txn);
+ngx_int_t ngx_http_mcpu_ring_append(ngx_http_mcpu_main_conf_t *mmcf,
+    mcpu_ring_txn_t *txn, ngx_str_t *key, u_char *value, size_t len);
+void ngx_http_mcpu_ring_commit(ngx_http_mcpu_main_conf_t *mmcf,
+    mcpu_ring_txn_t *txn);
+
+/* ngx_http_mcpu_batch.c */
+ngx_int_t ngx_http_mcpu_batch(ngx_http_request_t *r,
+    ngx_http_mcpu_ctx_t *ctx, u_char *body, size_t len);
+
+/* ngx_http_mcpu_handler.c, for the batch */
+ngx_int_t ngx_http_mcpu_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail);
+ngx_int_t ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b);
+ngx_int_t ngx_http_mcpu_ring_refusal(ngx_http_request_t *r, ngx_int_t rc);
+u_char *ngx_http_mcpu_record_buffer(size_t *size);
 
 #endif /* NGX_HTTP_MCPU_MODULE_H */

@@ -123,3 +123,43 @@ ngx_http_mcpu_ring_enqueue(ngx_http_mcpu_main_conf_t *mmcf, ngx_str_t *key,
         return NGX_HTTP_MCPU_RING_FULL;
     }
 }
+
+
+ngx_int_t
+ngx_http_mcpu_ring_begin(ngx_http_mcpu_main_conf_t *mmcf,
+    mcpu_ring_txn_t *txn)
+{
+    if (ngx_http_mcpu_lane < 0) {
+        return NGX_HTTP_MCPU_NO_LANE;
+    }
+
+    mcpu_ring_begin(&mmcf->ring, ngx_http_mcpu_lane, txn);
+    return NGX_HTTP_MCPU_ACCEPTED;
+}
+
+
+ngx_int_t
+ngx_http_mcpu_ring_append(ngx_http_mcpu_main_conf_t *mmcf,
+    mcpu_ring_txn_t *txn, ngx_str_t *key, u_char *value, size_t len)
+{
+    switch (mcpu_ring_append(&mmcf->ring, txn, key->data, key->len, value,
+                             len))
+    {
+    case MCPU_RING_OK:
+        return NGX_HTTP_MCPU_ACCEPTED;
+
+    case MCPU_RING_TOO_BIG:
+        return NGX_HTTP_MCPU_TOO_BIG;
+
+    default:
+        return NGX_HTTP_MCPU_RING_FULL;
+    }
+}
+
+
+void
+ngx_http_mcpu_ring_commit(ngx_http_mcpu_main_conf_t *mmcf,
+    mcpu_ring_txn_t *txn)
+{
+    mcpu_ring_commit(&mmcf->ring, txn);
+}

@@ -138,7 +138,7 @@ POST /event
 {"type":"AppOpened","time":1}
 --- error_code: 415
 --- response_body
-{"error":"unsupported_media_type","detail":"Content-Type must be application/json"}
+{"error":"unsupported_media_type","detail":"Content-Type must be application/json or application/x-ndjson"}
 
 
 

@@ -1,0 +1,297 @@
+/*
+ * ngx_http_mcpu_batch.c: a request carrying several events, as a JSON array
+ * or as NDJSON (one event per line).  Each event is validated on its own;
+ * the valid ones go into the ring in one transaction, all of them or, if
+ * the ring cannot take them all, none (503), so a client can always resend
+ * the request whole.  The answer counts the accepted events and names each
+ * refused one by index (and seq when it had one) with its reason.
+ */
+
+#include "ngx_http_mcpu_module.h"
+
+
+typedef struct {
+    ngx_uint_t     index;
+    int64_t        seq;           /* -1: the event had none */
+    const char    *code;
+    u_char        *detail;        /* a copy: res.detail is reused */
+    size_t         detail_len;
+} ngx_http_mcpu_refusal_t;
+
+
+static ngx_int_t ngx_http_mcpu_next_item(u_char **pos, u_char *last,
+    ngx_uint_t ndjson, ngx_str_t *item);
+static u_char *ngx_http_mcpu_skip_ws(u_char *p, u_char *last);
+static ngx_int_t ngx_http_mcpu_batch_answer(ngx_http_request_t *r,
+    ngx_uint_t accepted, ngx_array_t *refused);
+
+
+ngx_int_t
+ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
+    u_char *body, size_t len)
+{
+    u_char                     *pos, *last, *out;
+    size_t                      out_size, out_len;
+    ngx_int_t                   rc;
+    ngx_str_t                   item, key;
+    ngx_uint_t                  index, accepted;
+    ngx_array_t                *refused;
+    mcpu_ev_rc_t                ev;
+    mcpu_ring_txn_t             txn;
+    mcpu_ev_result_t            res;
+    ngx_http_mcpu_refusal_t    *f;
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcpu_module);
+
+    refused = ngx_array_create(r->pool, 4, sizeof(ngx_http_mcpu_refusal_t));
+    if (refused == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mcpu_ring_begin(mmcf, &txn);
+    if (rc != NGX_HTTP_MCPU_ACCEPTED) {
+        return ngx_http_mcpu_ring_refusal(r, rc);
+    }
+
+    out = ngx_http_mcpu_record_buffer(&out_size);
+    key.data = (u_char *) ctx->meta.client_id.data;
+    key.len = ctx->meta.client_id.len;
+
+    pos = body;
+    last = body + len;
+    accepted = 0;
+
+    if (!ctx->ndjson) {
+        pos = ngx_http_mcpu_skip_ws(pos, last) + 1;     /* the '[' */
+    }
+
+    for (index = 0; /* void */; index++) {
+
+        rc = ngx_http_mcpu_next_item(&pos, last, ctx->ndjson, &item);
+
+        if (rc == NGX_DONE) {
+            break;
+        }
+
+        if (rc == NGX_ERROR) {
+            /* the array itself is broken: nothing of it is taken */
+            return ngx_http_mcpu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "bad_json", "the batch is not a "
+                                            "well-formed JSON array");
+        }
+
+        ev = mcpu_event_record((const char *) item.data, item.len,
+                               &ctx->meta, (char *) out, out_size, &out_len,
+                               &res);
+
+        if (ev == MCPU_EV_OK) {
+            rc = ngx_http_mcpu_ring_append(mmcf, &txn, &key, out, out_len);
+
+            if (rc == NGX_HTTP_MCPU_ACCEPTED) {
+                accepted++;
+                continue;
+            }
+
+            if (rc != NGX_HTTP_MCPU_TOO_BIG) {
+                /* the transaction is dropped: the ring keeps nothing */
+                return ngx_http_mcpu_ring_refusal(r, rc);
+            }
+
+            ev = MCPU_EV_TOO_LARGE;
+            ngx_cpystrn((u_char *) res.detail, (u_char *) "the record exceeds "
+                        "the ring's max_record", sizeof(res.detail));
+        }
+
+        f = ngx_array_push(refused);
+        if (f == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        f->index = index;
+        f->seq = res.seq;
+        f->code = mcpu_ev_code(ev);
+        f->detail_len = ngx_strlen(res.detail);
+        f->detail = ngx_pnalloc(r->pool, f->detail_len);
+        if (f->detail == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(f->detail, res.detail, f->detail_len);
+    }
+
+    if (index == 0) {
+        return ngx_http_mcpu_send_error(r, NGX_HTTP_BAD_REQUEST, "empty_batch",
+                                        "the batch holds no event");
+    }
+
+    ngx_http_mcpu_ring_commit(mmcf, &txn);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mcpu: batch of %ui events, %ui accepted", index, accepted);
+
+    return ngx_http_mcpu_batch_answer(r, accepted, refused);
+}
+
+
+static u_char *
+ngx_http_mcpu_skip_ws(u_char *p, u_char *last)
+{
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+    }
+
+    return p;
+}
+
+
+/*
+ * The next element: for NDJSON the next non-blank line; for an array the
+ * bytes up to the next ',' or ']' outside strings and nested values, which
+ * jansson then parses as one event.  NGX_DONE at the end, NGX_ERROR when
+ * the array's own punctuation is wrong.
+ */
+static ngx_int_t
+ngx_http_mcpu_next_item(u_char **pos, u_char *last, ngx_uint_t ndjson,
+    ngx_str_t *item)
+{
+    u_char     *p, *start;
+    ngx_int_t   depth;
+    ngx_uint_t  in_string;
+
+    p = *pos;
+
+    if (ndjson) {
+        p = ngx_http_mcpu_skip_ws(p, last);
+        if (p == last) {
+            return NGX_DONE;
+        }
+
+        start = p;
+        while (p < last && *p != '\n') {
+            p++;
+        }
+
+        item->data = start;
+        item->len = p - start;
+        *pos = p;
+
+        return NGX_OK;
+    }
+
+    p = ngx_http_mcpu_skip_ws(p, last);
+
+    if (p < last && *p == ']') {
+        /* "[]" or the end after the last element */
+        *pos = ngx_http_mcpu_skip_ws(p + 1, last);
+        return *pos == last ? NGX_DONE : NGX_ERROR;
+    }
+
+    start = p;
+    depth = 0;
+    in_string = 0;
+
+    for ( /* void */ ; p < last; p++) {
+
+        if (in_string) {
+            if (*p == '\\') {
+                p++;
+
+            } else if (*p == '"') {
+                in_string = 0;
+            }
+
+            continue;
+        }
+
+        if (*p == '"') {
+            in_string = 1;
+
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+
+        } else if (*p == '}' || *p == ']') {
+            if (depth == 0) {
+                break;          /* the array's own ']' */
+            }
+            depth--;
+
+        } else if (*p == ',' && depth == 0) {
+            break;
+        }
+    }
+
+    if (p >= last || p == start) {
+        return NGX_ERROR;
+    }
+
+    item->data = start;
+    item->len = p - start;
+
+    /* past a ',' that another element must follow; a ']' ends it */
+    if (*p == ',') {
+        p = ngx_http_mcpu_skip_ws(p + 1, last);
+        if (p == last || *p == ']') {
+            return NGX_ERROR;
+        }
+    }
+
+    *pos = p;
+    return NGX_OK;
+}
+
+
+/*
+ * {"accepted":N,"refused":[{"index":I,"seq":S,"error":"code",
+ * "detail":"..."}]}: 202 when at least one event was accepted, else 400.
+ */
+static ngx_int_t
+ngx_http_mcpu_batch_answer(ngx_http_request_t *r, ngx_uint_t accepted,
+    ngx_array_t *refused)
+{
+    size_t                    size;
+    ngx_buf_t                *b;
+    ngx_uint_t                i;
+    ngx_http_mcpu_refusal_t  *f;
+
+    f = refused->elts;
+    size = sizeof("{\"accepted\":,\"refused\":[]}\n") + NGX_INT_T_LEN;
+
+    for (i = 0; i < refused->nelts; i++) {
+        size += sizeof("{\"index\":,\"seq\":,\"error\":\"\",\"detail\":\"\"},")
+                + 2 * NGX_INT64_LEN + ngx_strlen(f[i].code)
+                + f[i].detail_len
+                + ngx_escape_json(NULL, f[i].detail, f[i].detail_len);
+    }
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "{\"accepted\":%ui,\"refused\":[",
+                          accepted);
+
+    for (i = 0; i < refused->nelts; i++) {
+        b->last = ngx_sprintf(b->last, "%s{\"index\":%ui,\"seq\":",
+                              i ? "," : "", f[i].index);
+
+        if (f[i].seq >= 0) {
+            b->last = ngx_sprintf(b->last, "%L", f[i].seq);
+
+        } else {
+            b->last = ngx_cpymem(b->last, "null", 4);
+        }
+
+        b->last = ngx_sprintf(b->last, ",\"error\":\"%s\",\"detail\":\"",
+                              f[i].code);
+        b->last = (u_char *) ngx_escape_json(b->last, f[i].detail,
+                                             f[i].detail_len);
+        b->last = ngx_cpymem(b->last, "\"}", 2);
+    }
+
+    b->last = ngx_cpymem(b->last, "]}\n", 3);
+
+    return ngx_http_mcpu_send_json(r, accepted ? NGX_HTTP_ACCEPTED
+                                               : NGX_HTTP_BAD_REQUEST, b);
+}
