@@ -67,6 +67,32 @@ $(BUILD)/tests/test_jwt: tests/test_jwt.c tests/mcpu_test.h ngx_mcpu_module/mcpu
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_jwt.c ngx_mcpu_module/mcpu_jwt.c ngx_mcpu_module/mcpu_event.c -ljwt $(JANSSON_LIBS) -lcrypto
 
+# libFuzzer on mcpu_event.c.  The seeds in fuzz/corpus/event are only read;
+# what a run finds goes to build/fuzz-corpus (the next run starts from it)
+# and crashing inputs to build/fuzz-artifacts, both outside git.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all -D_GNU_SOURCE -Ingx_mcpu_module
+
+.PHONY: fuzz
+
+$(BUILD)/fuzz_event: fuzz/fuzz_event.c ngx_mcpu_module/mcpu_event.c ngx_mcpu_module/mcpu_event.h
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found:" \
+	    "apt-get install clang libclang-rt-14-dev" >&2; exit 1; }
+	@test -f "$$($(FUZZ_CC) --print-runtime-dir)/libclang_rt.fuzzer-$$(uname -m).a" \
+	    || { echo "fuzz: no libFuzzer for $(FUZZ_CC):" \
+	    "apt-get install libclang-rt-14-dev" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_event.c ngx_mcpu_module/mcpu_event.c $(JANSSON_LIBS)
+
+fuzz: $(BUILD)/fuzz_event
+	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-artifacts
+	ASAN_OPTIONS=detect_leaks=1 $(BUILD)/fuzz_event -max_total_time=$(FUZZ_SECONDS) \
+	    -dict=fuzz/dict/json.dict -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz-artifacts/ \
+	    $(BUILD)/fuzz-corpus fuzz/corpus/event
+
 deps:
 	scripts/install-deps.sh
 

@@ -65,6 +65,7 @@ static mcpu_ev_rc_t mcpu_ev_check_times(json_t *ev, const mcpu_ev_meta_t *meta,
     const mcpu_ev_limits_t *lim, int64_t *sent_ms, mcpu_ev_result_t *res);
 static void mcpu_ev_put_opt_time(mcpu_ev_buf_t *b, const char *name,
     int64_t ms, int present);
+static int mcpu_ev_utf8_prefix(const char *s, int max);
 static void mcpu_ev_limits_defaults(mcpu_ev_limits_t *lim,
     const mcpu_ev_limits_t *conf);
 static int mcpu_ev_parse_header_time(mcpu_ev_str_t s, int64_t *ms);
@@ -315,7 +316,9 @@ mcpu_event_parse_time(const char *s, size_t len, int64_t *ms)
     t -= (s[i] == '+' ? 1 : -1) * (int64_t) (oh * 3600 + om * 60);
     *ms = t * 1000 + frac;
 
-    return *ms >= 0 ? 0 : -1;
+    /* an offset can move 9999-12-31 into year 10000, which the record's
+     * four-digit year cannot hold (found by fuzz/fuzz_event.c) */
+    return *ms >= 0 && *ms < MCPU_EV_MAX_TIME_MS ? 0 : -1;
 }
 
 
@@ -390,7 +393,7 @@ mcpu_ev_parse_header_time(mcpu_ev_str_t s, int64_t *ms)
         *ms = *ms * 10 + (s.data[i] - '0');
     }
 
-    return 0;
+    return *ms < MCPU_EV_MAX_TIME_MS ? 0 : -1;
 }
 
 
@@ -400,8 +403,8 @@ mcpu_ev_check_time(json_t *v, int64_t *ms)
     /* epoch ms up to the end of year 9999 */
     if (json_is_integer(v)) {
         *ms = json_integer_value(v);
-        return *ms >= 0 && *ms < 253402300800000LL ? MCPU_EV_OK
-                                                   : MCPU_EV_BAD_TIME;
+        return *ms >= 0 && *ms < MCPU_EV_MAX_TIME_MS ? MCPU_EV_OK
+                                                     : MCPU_EV_BAD_TIME;
     }
 
     if (json_is_string(v)
@@ -618,6 +621,32 @@ mcpu_ev_put_time(mcpu_ev_buf_t *b, int64_t ms)
     mcpu_ev_put_lit(b, "\"");
     mcpu_ev_put(b, tmp, mcpu_event_format_time(ms, tmp));
     mcpu_ev_put_lit(b, "\"");
+}
+
+
+/*
+ * How many bytes of s, at most max, end on a UTF-8 character boundary: a
+ * detail quotes client text cut to a length, and the JSON error body must
+ * stay valid UTF-8 (found by fuzz/fuzz_event.c).
+ */
+static int
+mcpu_ev_utf8_prefix(const char *s, int max)
+{
+    int                   n;
+    const unsigned char  *p = (const unsigned char *) s;
+
+    n = (int) strnlen(s, (size_t) max + 1);
+    if (n <= max) {
+        return n;
+    }
+
+    /* s[max] starts the part cut off: back up to a character's first byte */
+    n = max;
+    while (n > 0 && (p[n] & 0xc0) == 0x80) {
+        n--;
+    }
+
+    return n;
 }
 
 
@@ -847,10 +876,13 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
         return MCPU_EV_BAD_JSON;
     }
 
-    ev = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* any value, so a batch element that is not an object says so */
+    ev = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                    &jerr);
     if (ev == NULL) {
-        snprintf(res->detail, sizeof(res->detail), "%.100s at line %d column %d",
-                 jerr.text, jerr.line, jerr.column);
+        snprintf(res->detail, sizeof(res->detail), "%.*s at line %d column %d",
+                 mcpu_ev_utf8_prefix(jerr.text, 100), jerr.text, jerr.line,
+                 jerr.column);
         rc = MCPU_EV_BAD_JSON;
         goto done;
     }
@@ -883,7 +915,8 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
     type = mcpu_ev_find_type(json_string_value(v));
     if (type == NULL) {
         snprintf(res->detail, sizeof(res->detail), "unknown event type "
-                 "\"%.64s\"", json_string_value(v));
+                 "\"%.*s\"", mcpu_ev_utf8_prefix(json_string_value(v), 64),
+                 json_string_value(v));
         rc = MCPU_EV_UNKNOWN_TYPE;
         goto done;
     }

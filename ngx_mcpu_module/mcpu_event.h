@@ -19,6 +19,9 @@
 #define MCPU_EV_MAX_CORES        1024    /* entries in a per-core object */
 #define MCPU_EV_MAX_DETAIL       160
 
+/* 10000-01-01T00:00:00Z: times are written with a four-digit year */
+#define MCPU_EV_MAX_TIME_MS      253402300800000LL
+
 
 typedef enum {
     MCPU_EV_OK = 0,

@@ -179,10 +179,10 @@ mcpu: event refused, bad_json
 
 
 
-=== TEST 11: a JSON array is not one event
+=== TEST 11: a JSON value that is not an object is not an event
 --- request
 POST /event
-[1,2]
+"AppOpened"
 --- error_code: 400
 --- response_body
 {"error":"not_an_object","detail":"an event is a JSON object"}

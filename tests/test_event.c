@@ -330,6 +330,8 @@ test_event_rfc3339_forms_and_impossible_dates(const char *dir)
         { "2026-11-23T22:00:00+0100", -1 },
         { "1969-12-31T23:59:59Z", -1 },
         { "1970-01-01T00:30:00+01:00", -1 },
+        { "9999-12-31T23:59:59-23:59", -1 },      /* year 10000 in UTC */
+        { "9999-12-31T23:59:59.999Z", 253402300799999LL },
         { "20261123T220000Z", -1 },
     };
 
@@ -549,6 +551,37 @@ test_event_depth_width_and_string_limits(const char *dir)
 }
 
 
+static void
+test_event_detail_never_cuts_a_utf8_character(const char *dir)
+{
+    int      i, cut;
+    char     body[512], *p;
+    size_t   n;
+    json_t  *v;
+
+    (void) dir;
+
+    /* "é" is two bytes: the 64-byte cut of the type lands inside one for
+     * one of the two alignments */
+    for (cut = 0; cut < 2; cut++) {
+        p = body + sprintf(body, "{\"type\":\"%s", cut ? "a" : "");
+        for (i = 0; i < 40; i++) {
+            p += sprintf(p, "\xc3\xa9");
+        }
+        strcpy(p, "\",\"time\":1}");
+
+        CHECK_EQ_INT(build(body), MCPU_EV_UNKNOWN_TYPE);
+        n = strlen(res.detail);
+        CHECK(n > 0 && (unsigned char) res.detail[n - 1] != 0xc3);
+
+        /* jansson makes no string of invalid UTF-8 */
+        v = json_stringn(res.detail, n);
+        CHECK(v != NULL);
+        json_decref(v);
+    }
+}
+
+
 TEST_LIST = {
     { "test_event_valid_cpu_measurement_builds_the_documented_record",
       test_event_valid_cpu_measurement_builds_the_documented_record },
@@ -580,6 +613,8 @@ TEST_LIST = {
       test_event_time_bounds_just_inside_and_just_outside },
     { "test_event_depth_width_and_string_limits",
       test_event_depth_width_and_string_limits },
+    { "test_event_detail_never_cuts_a_utf8_character",
+      test_event_detail_never_cuts_a_utf8_character },
     { NULL, NULL }
 };
 
