@@ -18,7 +18,7 @@ MODULE_SRCS = $(wildcard ngx_mcpu_module/*.c)
 MODULE_DEPS = $(wildcard ngx_mcpu_module/*.h) config
 
 BATCHER_SRCS = $(wildcard batcher/*.c) $(RING_SRCS)
-BATCHER_DEPS = $(wildcard batcher/*.h) $(RING_DEPS)
+BATCHER_DEPS = $(wildcard batcher/*.h) $(RING_DEPS) ngx_mcpu_module/mcpu_event.h
 
 TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 

@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "mcpu_batcher.h"
+#include "mcpu_event.h"
 #include "mcpu_batcher_kafka.h"
 #include "mcpu_batcher_log.h"
 
@@ -181,13 +182,32 @@ rd_kafka_resp_err_t
 mcpu_batcher_kafka_produce(mcpu_batcher_kafka_t *k, const mcpu_ring_view_t *v,
     mcpu_batcher_entry_t *e)
 {
+    size_t       schema_len, type_len;
+    const char  *schema, *type;
+
+    /* consumers route on the event type and schema version without
+     * parsing the value: both ride along as Kafka headers */
+    if (mcpu_record_peek((const char *) v->value, v->value_len, &schema,
+                         &schema_len, &type, &type_len)
+        != 0)
+    {
+        schema = "";
+        schema_len = 0;
+        type = "";
+        type_len = 0;
+    }
+
     /* msgflags 0, no RD_KAFKA_MSG_F_COPY: librdkafka reads the value in the
-     * ring slot until the report; the key is always copied */
+     * ring slot until the report; the key and headers are copied */
     return rd_kafka_producev(k->rk,
                              RD_KAFKA_V_RKT(k->rkt),
                              RD_KAFKA_V_KEY(v->key, (size_t) v->key_len),
                              RD_KAFKA_V_VALUE((void *) v->value,
                                               (size_t) v->value_len),
+                             RD_KAFKA_V_HEADER("mcpu-type", type,
+                                               (ssize_t) type_len),
+                             RD_KAFKA_V_HEADER("mcpu-schema", schema,
+                                               (ssize_t) schema_len),
                              RD_KAFKA_V_MSGFLAGS(0),
                              RD_KAFKA_V_OPAQUE(e),
                              RD_KAFKA_V_END);

@@ -129,4 +129,55 @@ int mcpu_event_parse_time(const char *s, size_t len, int64_t *ms);
 /* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes, no NUL). */
 size_t mcpu_event_format_time(int64_t ms, char *out);
 
+/**
+ * @brief Reads the schema version and the event type from a record written
+ *        by mcpu_event_record(), which always begins
+ *        {"schema":N,"type":"NAME", so readers (the batcher's Kafka headers)
+ *        need no JSON parser.
+ * @returns 0 with schema and type pointing into the record, or -1 when the
+ *          record does not begin that way.
+ * @locality any; no allocation.
+ */
+static inline int
+mcpu_record_peek(const char *rec, size_t len, const char **schema,
+    size_t *schema_len, const char **type, size_t *type_len)
+{
+    size_t  i, n;
+
+    static const char  a[] = "{\"schema\":";
+    static const char  b[] = ",\"type\":\"";
+
+    if (len < sizeof(a) - 1 || __builtin_memcmp(rec, a, sizeof(a) - 1) != 0) {
+        return -1;
+    }
+
+    i = sizeof(a) - 1;
+    for (n = 0; i + n < len && rec[i + n] >= '0' && rec[i + n] <= '9'; n++) {
+        /* void */
+    }
+
+    if (n == 0 || len - i - n < sizeof(b) - 1
+        || __builtin_memcmp(rec + i + n, b, sizeof(b) - 1) != 0)
+    {
+        return -1;
+    }
+
+    *schema = rec + i;
+    *schema_len = n;
+
+    i += n + sizeof(b) - 1;
+    for (n = 0; i + n < len && rec[i + n] != '"'; n++) {
+        /* void */
+    }
+
+    if (i + n == len || n == 0) {
+        return -1;
+    }
+
+    *type = rec + i;
+    *type_len = n;
+
+    return 0;
+}
+
 #endif /* MCPU_EVENT_H */

@@ -582,6 +582,36 @@ test_event_detail_never_cuts_a_utf8_character(const char *dir)
 }
 
 
+static void
+test_event_record_prefix_gives_schema_and_type_without_parsing(
+    const char *dir)
+{
+    size_t       sl, tl;
+    const char  *schema, *type;
+
+    (void) dir;
+
+    if (CHECK_EQ_INT(build("{\"type\":\"FileTransferCompleted\",\"time\":1,"
+                           "\"transferId\":\"t\"}"), MCPU_EV_OK)
+        && CHECK_EQ_INT(mcpu_record_peek(out, out_len, &schema, &sl, &type,
+                                         &tl), 0))
+    {
+        CHECK_EQ_INT(sl, 1);
+        CHECK(memcmp(schema, "1", 1) == 0);
+        CHECK_EQ_INT(tl, strlen("FileTransferCompleted"));
+        CHECK(memcmp(type, "FileTransferCompleted", tl) == 0);
+    }
+
+    CHECK_EQ_INT(mcpu_record_peek("{\"schema\":1,\"type\":\"X", 21, &schema,
+                                  &sl, &type, &tl), -1);
+    CHECK_EQ_INT(mcpu_record_peek("{\"schema\":,\"type\":\"X\"", 22, &schema,
+                                  &sl, &type, &tl), -1);
+    CHECK_EQ_INT(mcpu_record_peek("{\"type\":\"X\"}", 12, &schema, &sl,
+                                  &type, &tl), -1);
+    CHECK_EQ_INT(mcpu_record_peek("", 0, &schema, &sl, &type, &tl), -1);
+}
+
+
 TEST_LIST = {
     { "test_event_valid_cpu_measurement_builds_the_documented_record",
       test_event_valid_cpu_measurement_builds_the_documented_record },
@@ -613,6 +643,8 @@ TEST_LIST = {
       test_event_time_bounds_just_inside_and_just_outside },
     { "test_event_depth_width_and_string_limits",
       test_event_depth_width_and_string_limits },
+    { "test_event_record_prefix_gives_schema_and_type_without_parsing",
+      test_event_record_prefix_gives_schema_and_type_without_parsing },
     { "test_event_detail_never_cuts_a_utf8_character",
       test_event_detail_never_cuts_a_utf8_character },
     { NULL, NULL }

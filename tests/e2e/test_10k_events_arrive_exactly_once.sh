@@ -32,4 +32,16 @@ awk -F'\t' '{ print $1 "\t" $2 "\t" $2 }' "$E2E_WORK/acked.txt" | sort > "$E2E_W
 missing=$(comm -23 "$E2E_WORK/acked.ids" "$E2E_WORK/topic.ids" | wc -l)
 [ "$missing" -eq 0 ] || e2e_fail "$missing acknowledged events missing or with the wrong key: $(comm -23 "$E2E_WORK/acked.ids" "$E2E_WORK/topic.ids" | head -3)"
 
-e2e_log "ok: $N events, each in Kafka exactly once with its client id as key"
+# every record conforms to the documented schema
+perl "$E2E_TOP/tests/e2e/record_conforms.pl" "$E2E_TOP/ngx_mcpu_module/mcpu_record.schema.json" \
+    < "$E2E_WORK/topic.txt" > "$E2E_WORK/schema.out" \
+    || e2e_fail "records differ from mcpu_record.schema.json: $(cat "$E2E_WORK/schema.out")"
+
+# the type and schema version ride along as Kafka headers
+kcat -b "$E2E_BROKERS" -t "$E2E_TOPIC" -C -e -q -o beginning -f '%h\n' \
+    > "$E2E_WORK/headers.txt" 2>> "$E2E_WORK/kcat.log"
+bad=$(grep -cvxF 'mcpu-type=FileTransferProgress,mcpu-schema=1' "$E2E_WORK/headers.txt" || true)
+[ "$(wc -l < "$E2E_WORK/headers.txt")" -eq "$N" ] && [ "$bad" -eq 0 ] \
+    || e2e_fail "$bad records lack the mcpu-type/mcpu-schema headers: $(grep -vxF 'mcpu-type=FileTransferProgress,mcpu-schema=1' "$E2E_WORK/headers.txt" | head -2)"
+
+e2e_log "ok: $N events, each in Kafka exactly once with its client id as key, type and schema in headers"
