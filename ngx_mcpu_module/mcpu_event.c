@@ -11,23 +11,27 @@
 #include "mcpu_event.h"
 
 
-/* what a required field must hold */
+/* what a field must hold */
 typedef enum {
     MCPU_EV_F_ID = 1,            /* non-empty string, at most MCPU_EV_MAX_ID */
     MCPU_EV_F_TIME,              /* RFC 3339 string or integer epoch ms */
     MCPU_EV_F_COUNT,             /* integer >= 1 */
     MCPU_EV_F_PERCENT_MAP,       /* object: core -> number in 0..100 */
-    MCPU_EV_F_NONNEG_MAP         /* object: core -> number >= 0 */
+    MCPU_EV_F_NONNEG_MAP,        /* object: core -> number >= 0 */
+    MCPU_EV_F_PERCENT,           /* number in 0..100 */
+    MCPU_EV_F_BYTES,             /* integer >= 0 */
+    MCPU_EV_F_ATTRIBUTES         /* object of at most MCPU_EV_MAX_ATTRIBUTES */
 } mcpu_ev_kind_t;
 
 typedef struct {
     const char      *name;
     mcpu_ev_kind_t   kind;
+    unsigned         optional;   /* checked only when present */
 } mcpu_ev_field_t;
 
 typedef struct {
     const char             *name;
-    const mcpu_ev_field_t  *fields;    /* required ones, NULL-terminated */
+    const mcpu_ev_field_t  *fields;    /* NULL-terminated */
 } mcpu_ev_type_t;
 
 typedef struct {
@@ -46,6 +50,10 @@ typedef struct {
 static void *mcpu_ev_arena_alloc(size_t size);
 static void mcpu_ev_arena_free(void *p);
 static const mcpu_ev_type_t *mcpu_ev_find_type(const char *name);
+static const mcpu_ev_type_t *mcpu_ev_find_extra(const char *name,
+    const char *const *extra, mcpu_ev_type_t *t);
+static mcpu_ev_rc_t mcpu_ev_check_progress(json_t *ev,
+    mcpu_ev_result_t *res);
 static mcpu_ev_rc_t mcpu_ev_check_time(json_t *v, int64_t *ms);
 static mcpu_ev_rc_t mcpu_ev_check_field(json_t *ev, const mcpu_ev_field_t *f,
     mcpu_ev_result_t *res);
@@ -75,33 +83,47 @@ static int mcpu_ev_parse_header_time(mcpu_ev_str_t s, int64_t *ms);
 
 
 static const mcpu_ev_field_t  mcpu_ev_cpu_fields[] = {
-    { "usage", MCPU_EV_F_PERCENT_MAP },
-    { NULL, 0 }
+    { "usage", MCPU_EV_F_PERCENT_MAP, 0 },
+    { "process", MCPU_EV_F_PERCENT, 1 },       /* the client's own share */
+    { NULL, 0, 0 }
 };
 
 static const mcpu_ev_field_t  mcpu_ev_summary_fields[] = {
-    { "start", MCPU_EV_F_TIME },
-    { "end", MCPU_EV_F_TIME },
-    { "observations", MCPU_EV_F_COUNT },
-    { "average", MCPU_EV_F_PERCENT_MAP },
-    { "variance", MCPU_EV_F_NONNEG_MAP },
-    { NULL, 0 }
+    { "start", MCPU_EV_F_TIME, 0 },
+    { "end", MCPU_EV_F_TIME, 0 },
+    { "observations", MCPU_EV_F_COUNT, 0 },
+    { "average", MCPU_EV_F_PERCENT_MAP, 0 },
+    { "variance", MCPU_EV_F_NONNEG_MAP, 0 },
+    { NULL, 0, 0 }
 };
 
 static const mcpu_ev_field_t  mcpu_ev_transfer_fields[] = {
-    { "transferId", MCPU_EV_F_ID },
-    { NULL, 0 }
+    { "transferId", MCPU_EV_F_ID, 0 },
+    { NULL, 0, 0 }
+};
+
+static const mcpu_ev_field_t  mcpu_ev_progress_fields[] = {
+    { "transferId", MCPU_EV_F_ID, 0 },
+    { "bytesDone", MCPU_EV_F_BYTES, 1 },
+    { "bytesTotal", MCPU_EV_F_BYTES, 1 },
+    { NULL, 0, 0 }
 };
 
 static const mcpu_ev_field_t  mcpu_ev_no_fields[] = {
-    { NULL, 0 }
+    { NULL, 0, 0 }
+};
+
+/* the types an operator allows with mcpu_event_type_allow */
+static const mcpu_ev_field_t  mcpu_ev_extra_fields[] = {
+    { "attributes", MCPU_EV_F_ATTRIBUTES, 1 },
+    { NULL, 0, 0 }
 };
 
 static const mcpu_ev_type_t  mcpu_ev_types[] = {
     { "CpuMeasurement", mcpu_ev_cpu_fields },
     { "CpuSummary", mcpu_ev_summary_fields },
     { "FileTransferStarted", mcpu_ev_transfer_fields },
-    { "FileTransferProgress", mcpu_ev_transfer_fields },
+    { "FileTransferProgress", mcpu_ev_progress_fields },
     { "FileTransferCompleted", mcpu_ev_transfer_fields },
     { "AppOpened", mcpu_ev_no_fields },
     { "AppClosed", mcpu_ev_no_fields },
@@ -194,6 +216,51 @@ const char *
 mcpu_ev_code(mcpu_ev_rc_t rc)
 {
     return rc < MCPU_EV_LAST ? mcpu_ev_codes[rc] : "unknown";
+}
+
+
+/* an operator-allowed type: the name is the configured string, stable */
+static const mcpu_ev_type_t *
+mcpu_ev_find_extra(const char *name, const char *const *extra,
+    mcpu_ev_type_t *t)
+{
+    for ( /* void */ ; extra != NULL && *extra != NULL; extra++) {
+        if (strcmp(*extra, name) == 0) {
+            t->name = *extra;
+            t->fields = mcpu_ev_extra_fields;
+            return t;
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+mcpu_event_is_builtin_type(const char *name)
+{
+    return mcpu_ev_find_type(name) != NULL;
+}
+
+
+/* bytes done cannot exceed the total, when the client sends both */
+static mcpu_ev_rc_t
+mcpu_ev_check_progress(json_t *ev, mcpu_ev_result_t *res)
+{
+    json_t  *done, *total;
+
+    done = json_object_get(ev, "bytesDone");
+    total = json_object_get(ev, "bytesTotal");
+
+    if (json_is_integer(done) && json_is_integer(total)
+        && json_integer_value(done) > json_integer_value(total))
+    {
+        snprintf(res->detail, sizeof(res->detail), "field \"bytesDone\" "
+                 "exceeds \"bytesTotal\"");
+        return MCPU_EV_BAD_FIELD;
+    }
+
+    return MCPU_EV_OK;
 }
 
 
@@ -456,6 +523,10 @@ mcpu_ev_check_field(json_t *ev, const mcpu_ev_field_t *f,
 
     v = json_object_get(ev, f->name);
     if (v == NULL) {
+        if (f->optional) {
+            return MCPU_EV_OK;
+        }
+
         snprintf(res->detail, sizeof(res->detail), "field \"%s\" is required"
                  " for type \"%s\"", f->name, res->type);
         return MCPU_EV_MISSING_FIELD;
@@ -493,11 +564,36 @@ mcpu_ev_check_field(json_t *ev, const mcpu_ev_field_t *f,
         why = "an object of 1 to 1024 cores, each a percentage 0..100";
         break;
 
-    default: /* MCPU_EV_F_NONNEG_MAP */
+    case MCPU_EV_F_NONNEG_MAP:
         if (mcpu_ev_check_map(v, 1e308) == 0) {
             return MCPU_EV_OK;
         }
         why = "an object of 1 to 1024 cores, each a number >= 0";
+        break;
+
+    case MCPU_EV_F_PERCENT:
+        if (json_is_number(v) && json_number_value(v) >= 0
+            && json_number_value(v) <= 100)
+        {
+            return MCPU_EV_OK;
+        }
+        why = "a percentage 0..100";
+        break;
+
+    case MCPU_EV_F_BYTES:
+        if (json_is_integer(v) && json_integer_value(v) >= 0) {
+            return MCPU_EV_OK;
+        }
+        why = "an integer >= 0";
+        break;
+
+    default: /* MCPU_EV_F_ATTRIBUTES */
+        if (json_is_object(v)
+            && json_object_size(v) <= MCPU_EV_MAX_ATTRIBUTES)
+        {
+            return MCPU_EV_OK;
+        }
+        why = "an object of at most 64 members";
         break;
     }
 
@@ -856,6 +952,7 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
     json_error_t            jerr;
     mcpu_ev_buf_t           b;
     mcpu_ev_limits_t        lim;
+    mcpu_ev_type_t          extra;
     const mcpu_ev_type_t   *type;
     const mcpu_ev_field_t  *f;
 
@@ -914,6 +1011,11 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
 
     type = mcpu_ev_find_type(json_string_value(v));
     if (type == NULL) {
+        type = mcpu_ev_find_extra(json_string_value(v), lim.extra_types,
+                                  &extra);
+    }
+
+    if (type == NULL) {
         snprintf(res->detail, sizeof(res->detail), "unknown event type "
                  "\"%.*s\"", mcpu_ev_utf8_prefix(json_string_value(v), 64),
                  json_string_value(v));
@@ -943,6 +1045,11 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
         if (rc != MCPU_EV_OK) {
             goto done;
         }
+    }
+
+    rc = mcpu_ev_check_progress(ev, res);
+    if (rc != MCPU_EV_OK) {
+        goto done;
     }
 
     rc = mcpu_ev_check_times(ev, meta, &lim, &sent_ms, res);

@@ -18,6 +18,8 @@
 #define MCPU_EV_MAX_HEADER       128     /* other client metadata headers */
 #define MCPU_EV_MAX_CORES        1024    /* entries in a per-core object */
 #define MCPU_EV_MAX_DETAIL       160
+#define MCPU_EV_MAX_ATTRIBUTES   64      /* members of an extra type's
+                                            "attributes" */
 
 /* 10000-01-01T00:00:00Z: times are written with a four-digit year */
 #define MCPU_EV_MAX_TIME_MS      253402300800000LL
@@ -61,6 +63,8 @@ typedef struct {
     unsigned       max_depth;       /* nesting of objects and arrays */
     unsigned       max_fields;      /* members of one object or array */
     unsigned       max_string;      /* bytes of one string or key */
+    const char *const  *extra_types;   /* allowed beyond the brief's,
+                                          NULL-terminated; NULL: none */
 } mcpu_ev_limits_t;
 
 #define MCPU_EV_DEFAULT_MAX_FUTURE_MS  (60 * 60 * 1000LL)            /* 1h */
@@ -115,6 +119,9 @@ int mcpu_event_init(size_t arena_size);
 mcpu_ev_rc_t mcpu_event_record(const char *body, size_t len,
     const mcpu_ev_meta_t *meta, char *out, size_t out_size, size_t *out_len,
     mcpu_ev_result_t *res);
+
+/* Whether name is one of the brief's event types (extra ones may not be). */
+int mcpu_event_is_builtin_type(const char *name);
 
 /* Stable machine-readable code for the JSON error body, e.g. "bad_time". */
 const char *mcpu_ev_code(mcpu_ev_rc_t rc);

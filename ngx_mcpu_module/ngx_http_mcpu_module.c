@@ -20,6 +20,8 @@ static char *ngx_http_mcpu_ingest(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcpu_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcpu_type_allow(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_mcpu_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcpu_exit_process(ngx_cycle_t *cycle);
 
@@ -76,6 +78,13 @@ static ngx_command_t  ngx_http_mcpu_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_mcpu_loc_conf_t, ring_full_log_level),
       &ngx_http_mcpu_log_levels },
+
+    { ngx_string("mcpu_event_type_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcpu_type_allow,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("mcpu_max_decompressed_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -233,6 +242,7 @@ ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
      *     mlcf->jwt_audience = { 0, NULL };
      *     mlcf->jwt_policy = { NULL, NULL, 0 };
      *     mlcf->limits = { 0, ... };
+     *     mlcf->extra_types = NULL;
      */
 
     mlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcpu_loc_conf_t));
@@ -276,6 +286,13 @@ ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              MCPU_EV_DEFAULT_MAX_AGE_MS / 1000);
 
     /* the structural limits keep mcpu_event's defaults (zero) */
+    if (conf->extra_types == NULL) {
+        conf->extra_types = prev->extra_types;
+    }
+
+    conf->limits.extra_types = conf->extra_types ? conf->extra_types->elts
+                                                 : NULL;
+
     /* zero means "the default" to mcpu_event: "0s" is one millisecond */
     conf->limits.max_future_ms = conf->max_future
                                  ? (int64_t) conf->max_future * 1000 : 1;
@@ -397,6 +414,76 @@ ngx_http_mcpu_ingest(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_mcpu_ingest_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * mcpu_event_type_allow NAME ...;
+ */
+static char *
+ngx_http_mcpu_type_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcpu_loc_conf_t *mlcf = conf;
+
+    char        **name;
+    ngx_str_t    *value;
+    ngx_uint_t    i, j;
+
+    if (mlcf->extra_types != NULL) {
+        return "is duplicate";
+    }
+
+    mlcf->extra_types = ngx_array_create(cf->pool, cf->args->nelts,
+                                         sizeof(char *));
+    if (mlcf->extra_types == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        /* a name as the brief's types are written: it goes into records and
+         * Kafka headers unescaped */
+        for (j = 0; j < value[i].len; j++) {
+            if (!((value[i].data[j] >= 'A' && value[i].data[j] <= 'Z')
+                  || (value[i].data[j] >= 'a' && value[i].data[j] <= 'z')
+                  || (j > 0 && value[i].data[j] >= '0'
+                      && value[i].data[j] <= '9')))
+            {
+                break;
+            }
+        }
+
+        if (j != value[i].len || j == 0 || j > 64) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid event type "
+                               "\"%V\": letters and digits, starting with a "
+                               "letter, at most 64", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (mcpu_event_is_builtin_type((char *) value[i].data)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is a built-in "
+                               "event type", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(mlcf->extra_types);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *name = (char *) value[i].data;
+    }
+
+    name = ngx_array_push(mlcf->extra_types);
+    if (name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *name = NULL;
 
     return NGX_CONF_OK;
 }

@@ -55,6 +55,7 @@ typedef struct {
     size_t                 max_decompressed;
     time_t                 max_future;
     time_t                 max_age;
+    ngx_array_t           *extra_types;   /* of char *, NULL-terminated */
     mcpu_ev_limits_t       limits;        /* the two above, for mcpu_event */
 
     mcpu_jwt_keyset_t     *jwt_keys;      /* NULL: no mcpu_jwt_key here */

@@ -612,6 +612,82 @@ test_event_record_prefix_gives_schema_and_type_without_parsing(
 }
 
 
+static void
+test_event_optional_fields_are_checked_when_present(const char *dir)
+{
+    size_t  i;
+    static const struct {
+        const char    *body;
+        mcpu_ev_rc_t   rc;
+    } cases[] = {
+        { "{\"type\":\"CpuMeasurement\",\"time\":1,\"usage\":{\"0\":5},"
+          "\"process\":4.5}", MCPU_EV_OK },
+        { "{\"type\":\"CpuMeasurement\",\"time\":1,\"usage\":{\"0\":5},"
+          "\"process\":101}", MCPU_EV_BAD_FIELD },
+        { "{\"type\":\"FileTransferProgress\",\"time\":1,\"transferId\":\"t\","
+          "\"bytesDone\":10,\"bytesTotal\":10}", MCPU_EV_OK },
+        { "{\"type\":\"FileTransferProgress\",\"time\":1,\"transferId\":\"t\","
+          "\"bytesDone\":11,\"bytesTotal\":10}", MCPU_EV_BAD_FIELD },
+        { "{\"type\":\"FileTransferProgress\",\"time\":1,\"transferId\":\"t\","
+          "\"bytesDone\":-1}", MCPU_EV_BAD_FIELD },
+        { "{\"type\":\"FileTransferProgress\",\"time\":1,\"transferId\":\"t\","
+          "\"bytesTotal\":1.5}", MCPU_EV_BAD_FIELD },
+    };
+
+    (void) dir;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (!CHECK_EQ_INT(build(cases[i].body), cases[i].rc)) {
+            printf("#     case %zu: %s\n", i, res.detail);
+        }
+    }
+}
+
+
+static void
+test_event_extra_types_only_when_allowed_with_bounded_attributes(
+    const char *dir)
+{
+    int                i;
+    char               body[2048], *p;
+    mcpu_ev_meta_t     m = meta_default();
+    mcpu_ev_limits_t   lim = *m.limits;
+    static const char *extra[] = { "IndexingStarted", NULL };
+
+    (void) dir;
+
+    CHECK_EQ_INT(build("{\"type\":\"IndexingStarted\",\"time\":1}"),
+                 MCPU_EV_UNKNOWN_TYPE);
+
+    lim.extra_types = extra;
+    m.limits = &lim;
+
+    if (CHECK_EQ_INT(build_with("{\"type\":\"IndexingStarted\",\"time\":1,"
+                                "\"attributes\":{\"files\":1200}}", &m,
+                                sizeof(out) - 1), MCPU_EV_OK))
+    {
+        CHECK_STR_CONTAINS(out, "\"type\":\"IndexingStarted\",");
+        CHECK_STR_EQ(res.type, "IndexingStarted");
+    }
+
+    CHECK_EQ_INT(build_with("{\"type\":\"IndexingStarted\",\"time\":1,"
+                            "\"attributes\":[1]}", &m, sizeof(out)),
+                 MCPU_EV_BAD_FIELD);
+
+    p = body + sprintf(body, "{\"type\":\"IndexingStarted\",\"time\":1,"
+                       "\"attributes\":{");
+    for (i = 0; i < 65; i++) {
+        p += sprintf(p, "%s\"a%d\":%d", i ? "," : "", i, i);
+    }
+    strcpy(p, "}}");
+    CHECK_EQ_INT(build_with(body, &m, sizeof(out)), MCPU_EV_BAD_FIELD);
+    CHECK_STR_CONTAINS(res.detail, "at most 64");
+
+    CHECK(mcpu_event_is_builtin_type("AppOpened"));
+    CHECK(!mcpu_event_is_builtin_type("IndexingStarted"));
+}
+
+
 TEST_LIST = {
     { "test_event_valid_cpu_measurement_builds_the_documented_record",
       test_event_valid_cpu_measurement_builds_the_documented_record },
@@ -645,6 +721,10 @@ TEST_LIST = {
       test_event_depth_width_and_string_limits },
     { "test_event_record_prefix_gives_schema_and_type_without_parsing",
       test_event_record_prefix_gives_schema_and_type_without_parsing },
+    { "test_event_optional_fields_are_checked_when_present",
+      test_event_optional_fields_are_checked_when_present },
+    { "test_event_extra_types_only_when_allowed_with_bounded_attributes",
+      test_event_extra_types_only_when_allowed_with_bounded_attributes },
     { "test_event_detail_never_cuts_a_utf8_character",
       test_event_detail_never_cuts_a_utf8_character },
     { NULL, NULL }
