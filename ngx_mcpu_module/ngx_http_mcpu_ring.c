@@ -106,22 +106,20 @@ ngx_int_t
 ngx_http_mcpu_ring_enqueue(ngx_http_mcpu_main_conf_t *mmcf, ngx_str_t *key,
     u_char *value, size_t len)
 {
-    if (ngx_http_mcpu_lane < 0) {
-        return NGX_HTTP_MCPU_NO_LANE;
+    ngx_int_t        rc;
+    mcpu_ring_txn_t  txn;
+
+    rc = ngx_http_mcpu_ring_begin(mmcf, &txn);
+    if (rc != NGX_HTTP_MCPU_ACCEPTED) {
+        return rc;
     }
 
-    switch (mcpu_ring_produce(&mmcf->ring, ngx_http_mcpu_lane, key->data,
-                              key->len, value, len))
-    {
-    case MCPU_RING_OK:
-        return NGX_HTTP_MCPU_ACCEPTED;
-
-    case MCPU_RING_TOO_BIG:
-        return NGX_HTTP_MCPU_TOO_BIG;
-
-    default:
-        return NGX_HTTP_MCPU_RING_FULL;
+    rc = ngx_http_mcpu_ring_append(mmcf, &txn, key, value, len);
+    if (rc == NGX_HTTP_MCPU_ACCEPTED) {
+        ngx_http_mcpu_ring_commit(mmcf, &txn);
     }
+
+    return rc;
 }
 
 

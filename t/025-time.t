@@ -4,12 +4,9 @@
 # t/lib last: MCPU::Ring from here, the runner from prove -I (ours or the real one)
 BEGIN { push @INC, 't/lib' }
 use Test::Nginx::Socket 'no_plan';
-use Cwd qw(cwd);
-use File::Temp qw(tempdir);
 use MCPU::Ring;
+use MCPU::Setup;
 
-$ENV{TEST_NGINX_MCPU_MODULE} ||= cwd() . '/build/ngx_http_mcpu_module.so';
-$ENV{TEST_NGINX_RING_DIR} ||= tempdir(CLEANUP => 1);
 
 sub now_ms { int(Time::HiRes::time() * 1000) }
 sub event { my ($ms, $extra) = @_; "{\"type\":\"AppOpened\",\"time\":$ms" . ($extra // '') . "}" }
@@ -20,19 +17,11 @@ sub iso {
 
 use Time::HiRes ();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('main_config', "load_module $ENV{TEST_NGINX_MCPU_MODULE};\n");
-    $block->set_value('http_config', "mcpu_ring $ENV{TEST_NGINX_RING_DIR}/time.ring "
-                                     . "size=1m lanes=4;\n");
-    $block->set_value('config', "location = /event { mcpu_ingest; "
-                                . "mcpu_event_max_future 60s; mcpu_event_max_age 1h; }\n")
-        unless defined $block->config;
-});
+our $ring = MCPU::Setup::blocks(ring => 'time.ring', config => "location = /event { mcpu_ingest; mcpu_event_max_future 60s; mcpu_event_max_age 1h; }\n");
 
 run_tests();
 
-my @records = map { $_->{value} } MCPU::Ring::records("$ENV{TEST_NGINX_RING_DIR}/time.ring");
+my @records = map { $_->{value} } MCPU::Ring::records($ring);
 is(scalar @records, 4, 'only the accepted events are in the ring');
 is(scalar(grep { /"seq":41,/ } @records), 1, 'seq is carried in the record');
 is(scalar(grep { /"skewMs":720\d{4},/ && /"sentAt":"/ } @records), 1,

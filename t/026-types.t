@@ -4,30 +4,19 @@
 # t/lib last: MCPU::Ring from here, the runner from prove -I (ours or the real one)
 BEGIN { push @INC, 't/lib' }
 use Test::Nginx::Socket 'no_plan';
-use Cwd qw(cwd);
-use File::Temp qw(tempdir);
 use MCPU::Ring;
+use MCPU::Setup;
 
-$ENV{TEST_NGINX_MCPU_MODULE} ||= cwd() . '/build/ngx_http_mcpu_module.so';
-$ENV{TEST_NGINX_RING_DIR} ||= tempdir(CLEANUP => 1);
 
 our $now = time() * 1000;
 sub ev { my ($type, $extra) = @_; "{\"type\":\"$type\",\"time\":$now" . ($extra // '') . "}" }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('main_config', "load_module $ENV{TEST_NGINX_MCPU_MODULE};\n");
-    $block->set_value('http_config', "mcpu_ring $ENV{TEST_NGINX_RING_DIR}/types.ring "
-                                     . "size=1m lanes=4;\n");
-    $block->set_value('config', "location = /event { mcpu_ingest; }\n")
-        unless defined $block->config;
-    $block->set_value('more_headers', "Content-Type: application/json\nClient-Id: c-1\n");
-});
+our $ring = MCPU::Setup::blocks(ring => 'types.ring');
 
 run_tests();
 
 my @types = sort map { $_->{value} =~ /^\{"schema":1,"type":"(\w+)"/ ? $1 : '?' }
-            MCPU::Ring::records("$ENV{TEST_NGINX_RING_DIR}/types.ring");
+            MCPU::Ring::records($ring);
 is_deeply(\@types, [sort qw(CpuMeasurement FileTransferProgress IndexingStarted)],
           'only the accepted events are in the ring');
 

@@ -4,13 +4,10 @@
 # t/lib last: MCPU::Ring from here, the runner from prove -I (ours or the real one)
 BEGIN { push @INC, 't/lib' }
 use Test::Nginx::Socket 'no_plan';
-use Cwd qw(cwd);
-use File::Temp qw(tempdir);
 use IO::Compress::Gzip qw(gzip $GzipError);
 use MCPU::Ring;
+use MCPU::Setup;
 
-$ENV{TEST_NGINX_MCPU_MODULE} ||= cwd() . '/build/ngx_http_mcpu_module.so';
-$ENV{TEST_NGINX_RING_DIR} ||= tempdir(CLEANUP => 1);
 
 sub gz {
     my ($text) = @_;
@@ -21,19 +18,11 @@ sub gz {
 
 sub event { '{"type":"AppOpened","time":' . time() * 1000 . ($_[0] // '') . '}' }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('main_config', "load_module $ENV{TEST_NGINX_MCPU_MODULE};\n");
-    $block->set_value('http_config', "mcpu_ring $ENV{TEST_NGINX_RING_DIR}/gzip.ring "
-                                     . "size=1m lanes=4;\n");
-    $block->set_value('config', "location = /event { mcpu_ingest; "
-                                . "mcpu_max_decompressed_size 64k; }\n")
-        unless defined $block->config;
-});
+our $ring = MCPU::Setup::blocks(ring => 'gzip.ring', config => "location = /event { mcpu_ingest; mcpu_max_decompressed_size 64k; }\n");
 
 run_tests();
 
-my @records = MCPU::Ring::records("$ENV{TEST_NGINX_RING_DIR}/gzip.ring");
+my @records = MCPU::Ring::records($ring);
 is(scalar @records, 2, 'only the accepted events are in the ring');
 is(scalar(grep { $_->{value} =~ /"gzipped":true/ } @records), 1,
    'the gzip event is in the ring as its decompressed JSON');

@@ -6,31 +6,19 @@
 # t/lib last: MCPU::Ring from here, the runner from prove -I (ours or the real one)
 BEGIN { push @INC, 't/lib' }
 use Test::Nginx::Socket 'no_plan';
-use Cwd qw(cwd);
-use File::Temp qw(tempdir);
 use MCPU::Ring;
+use MCPU::Setup;
 
-$ENV{TEST_NGINX_MCPU_MODULE} ||= cwd() . '/build/ngx_http_mcpu_module.so';
-$ENV{TEST_NGINX_RING_DIR} ||= tempdir(CLEANUP => 1);
 
 our $now = time() * 1000;
 sub ev { my ($id, $extra) = @_; "{\"type\":\"AppOpened\",\"time\":$now,\"id\":\"$id\"" . ($extra // '') . "}" }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('main_config', "load_module $ENV{TEST_NGINX_MCPU_MODULE};\n");
-    $block->set_value('http_config', "mcpu_ring $ENV{TEST_NGINX_RING_DIR}/batch.ring "
-                                     . "size=256k lanes=4 max_record=16k;\n");
-    $block->set_value('config', "location = /event { mcpu_ingest; }\n")
-        unless defined $block->config;
-    $block->set_value('more_headers', "Content-Type: application/json\nClient-Id: c-1\n")
-        unless defined $block->more_headers;
-});
+our $ring = MCPU::Setup::blocks(ring => 'batch.ring', ring_size => 'size=256k lanes=4 max_record=16k');
 
 run_tests();
 
 my @ids = sort map { $_->{value} =~ /"event":\{.*"id":"([^"]+)"/ ? $1 : '?' }
-          MCPU::Ring::records("$ENV{TEST_NGINX_RING_DIR}/batch.ring");
+          MCPU::Ring::records($ring);
 is_deeply(\@ids, [sort qw(a1 a2 a3 b1 b3 n1 n3 s1 s2)],
           'the ring holds exactly the accepted events of every batch');
 
