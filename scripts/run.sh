@@ -77,6 +77,11 @@ post demo-client-1 "{\"type\":\"AppOpened\",\"time\":$now}"
 post demo-client-1 "{\"type\":\"CpuMeasurement\",\"time\":$now,\"usage\":{\"0\":12.5,\"1\":81}}"
 post demo-client-2 "{\"type\":\"FileTransferStarted\",\"time\":\"$(date -u +%FT%T.%3NZ)\",\"transferId\":\"t-1\"}"
 post demo-client-2 '{"type":"CpuMeasurement","time":"not a time","usage":{"0":1}}'
+printf '  %-70s -> ' "(an NDJSON batch of 2 events)"
+printf '{"type":"AppOpened","time":%s}\n{"type":"AppClosed","time":%s}\n' "$now" "$now" |
+    curl -s -w ' (%{http_code})' -X POST -H 'Content-Type: application/x-ndjson' \
+        -H "Authorization: Bearer $(token demo-client-3)" --data-binary @- "$url" | tr -d '\n'
+echo
 printf '  %-70s -> ' "(no token)"
 curl -s -w ' (%{http_code})' -X POST -H 'Content-Type: application/json' \
     --data '{"type":"AppOpened","time":1}' "$url" | tr -d '\n'
@@ -86,7 +91,7 @@ echo
 echo "In Kafka (key, then the record), read with kcat:"
 for _ in $(seq 100); do
     n=$(kcat -b "$brokers" -t "$topic" -C -e -q -f '.\n' 2>/dev/null | wc -l)
-    [ "$n" -ge 3 ] && break
+    [ "$n" -ge 5 ] && break
     sleep 0.1
 done
 kcat -b "$brokers" -t "$topic" -C -e -q -f '  %k  %s\n' 2>/dev/null
