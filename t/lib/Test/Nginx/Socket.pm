@@ -135,7 +135,9 @@ sub run_tests () {
 
     # nginx has its own process group, so Ctrl-C does not reach it.  A
     # signal that kills us must not leave it behind: exit, so END stops it.
-    for my $sig (qw(INT TERM HUP)) {
+    # PIPE too: when prove -j bails out it stops reading the other jobs,
+    # whose next line of TAP would otherwise kill them silently.
+    for my $sig (qw(INT TERM HUP PIPE)) {
         $SIG{$sig} = sub { exit 1 } if !$SIG{$sig} || $SIG{$sig} eq 'DEFAULT';
     }
 
