@@ -44,6 +44,7 @@ typedef struct {
     unsigned char  *base;
     size_t          size;
     size_t          used;
+    unsigned        failed;     /* an allocation failed in this event */
 } mcpu_ev_arena_t;
 
 
@@ -193,7 +194,14 @@ mcpu_ev_arena_alloc(size_t size)
         return p;
     }
 
-    return malloc(size);
+    p = malloc(size);
+    if (p == NULL) {
+        /* jansson reports it as a parse error without saying why: the
+         * allocator is where out of memory is known (mcpu_event_record) */
+        a->failed = 1;
+    }
+
+    return p;
 }
 
 
@@ -1114,9 +1122,17 @@ mcpu_event_record(const char *body, size_t len, const mcpu_ev_meta_t *meta,
 
 done:
 
+    /* the server's fault, not the client's event */
+    if (rc != MCPU_EV_OK && mcpu_ev_arena.failed) {
+        snprintf(res->detail, sizeof(res->detail), "out of memory");
+        rc = MCPU_EV_NO_MEMORY;
+    }
+
     if (ev != NULL) {
         json_decref(ev);
     }
+
+    mcpu_ev_arena.failed = 0;
 
     mcpu_ev_arena.used = 0;
     return rc;

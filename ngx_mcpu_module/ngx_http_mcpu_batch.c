@@ -85,6 +85,10 @@ ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
                                &ctx->meta, (char *) out, out_size, &out_len,
                                &res);
 
+        if (ev == MCPU_EV_NO_MEMORY) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         if (ev == MCPU_EV_OK) {
             rc = ngx_http_mcpu_ring_append(mmcf, &txn, &key, out, out_len);
 

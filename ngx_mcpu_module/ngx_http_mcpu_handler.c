@@ -12,7 +12,7 @@
 static ngx_int_t ngx_http_mcpu_check_content_type(ngx_http_request_t *r,
     ngx_http_mcpu_ctx_t *ctx);
 static void ngx_http_mcpu_read_meta(ngx_http_request_t *r,
-    mcpu_ev_meta_t *meta, ngx_str_t *ctx_encoding);
+    ngx_http_mcpu_ctx_t *ctx);
 static void ngx_http_mcpu_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_process(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_get_body(ngx_http_request_t *r,
@@ -83,7 +83,7 @@ ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
                                     "or application/x-ndjson");
     }
 
-    ngx_http_mcpu_read_meta(r, &ctx->meta, &ctx->encoding);
+    ngx_http_mcpu_read_meta(r, ctx);
 
     if (ctx->encoding.len
         && !(ctx->encoding.len == 4
@@ -188,8 +188,7 @@ ngx_http_mcpu_check_content_type(ngx_http_request_t *r,
 
 
 static void
-ngx_http_mcpu_read_meta(ngx_http_request_t *r, mcpu_ev_meta_t *meta,
-    ngx_str_t *ctx_encoding)
+ngx_http_mcpu_read_meta(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
@@ -215,10 +214,10 @@ ngx_http_mcpu_read_meta(ngx_http_request_t *r, mcpu_ev_meta_t *meta,
 
         case sizeof("client-id") - 1:   /* and "client-os" */
             if (ngx_strncmp(h[i].lowcase_key, "client-id", 9) == 0) {
-                dst = &meta->client_id;
+                dst = &ctx->meta.client_id;
 
             } else if (ngx_strncmp(h[i].lowcase_key, "client-os", 9) == 0) {
-                dst = &meta->client_os;
+                dst = &ctx->meta.client_os;
 
             } else {
                 dst = NULL;
@@ -227,25 +226,24 @@ ngx_http_mcpu_read_meta(ngx_http_request_t *r, mcpu_ev_meta_t *meta,
 
         case sizeof("os-version") - 1:
             dst = ngx_strncmp(h[i].lowcase_key, "os-version", 10) == 0
-                  ? &meta->os_version : NULL;
+                  ? &ctx->meta.os_version : NULL;
             break;
 
         case sizeof("content-encoding") - 1:
             if (ngx_strncmp(h[i].lowcase_key, "content-encoding", 16) == 0) {
-                ctx_encoding->data = h[i].value.data;
-                ctx_encoding->len = h[i].value.len;
+                ctx->encoding = h[i].value;
             }
             dst = NULL;
             break;
 
         case sizeof("sent-at") - 1:
             dst = ngx_strncmp(h[i].lowcase_key, "sent-at", 7) == 0
-                  ? &meta->sent_at : NULL;
+                  ? &ctx->meta.sent_at : NULL;
             break;
 
         case sizeof("client-version") - 1:
             dst = ngx_strncmp(h[i].lowcase_key, "client-version", 14) == 0
-                  ? &meta->client_version : NULL;
+                  ? &ctx->meta.client_version : NULL;
             break;
 
         default:
@@ -339,6 +337,8 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
 
         return ngx_http_mcpu_send_error(r, ev == MCPU_EV_TOO_LARGE
                                            ? NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                                           : ev == MCPU_EV_NO_MEMORY
+                                           ? NGX_HTTP_INTERNAL_SERVER_ERROR
                                            : NGX_HTTP_BAD_REQUEST,
                                         mcpu_ev_code(ev), res.detail);
     }

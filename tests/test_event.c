@@ -3,6 +3,8 @@
  */
 
 #include <jansson.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "mcpu_test.h"
 #include "mcpu_event.h"
@@ -688,6 +690,85 @@ test_event_extra_types_only_when_allowed_with_bounded_attributes(
 }
 
 
+/* the address space this process uses now, from /proc/self/status */
+static long
+vm_size_bytes(void)
+{
+    long   kb;
+    char   line[256];
+    FILE  *f;
+
+    kb = -1;
+    f = fopen("/proc/self/status", "r");
+    if (f == NULL) {
+        return -1;
+    }
+
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "VmSize: %ld kB", &kb) == 1) {
+            break;
+        }
+    }
+
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+
+static void
+test_event_out_of_memory_is_no_memory_not_bad_json(const char *dir)
+{
+    int               i, status;
+    char             *body, *p;
+    long              vm;
+    pid_t             pid;
+    struct rlimit     rl;
+    mcpu_ev_meta_t    m = meta_default();
+    mcpu_ev_limits_t  lim = *m.limits;
+
+    (void) dir;
+
+    /* 200,000 members: a tree of tens of MB, far past the arena */
+    body = malloc(4 * 1024 * 1024);
+    if (!CHECK(body != NULL)) {
+        return;
+    }
+
+    p = body + sprintf(body, "{\"type\":\"AppOpened\",\"time\":1,\"x\":{");
+    for (i = 0; i < 200000; i++) {
+        p += sprintf(p, "%s\"k%d\":%d", i ? "," : "", i, i);
+    }
+    strcpy(p, "}}");
+
+    lim.max_fields = 1000000;
+    m.limits = &lim;
+
+    pid = fork();
+    if (pid == 0) {
+        /* the child may grow by 4 MB only: jansson's allocations fail */
+        vm = vm_size_bytes();
+        rl.rlim_cur = rl.rlim_max = (rlim_t) vm + 4 * 1024 * 1024;
+        if (vm < 0 || setrlimit(RLIMIT_AS, &rl) != 0) {
+            _exit(2);
+        }
+
+        status = mcpu_event_record(body, strlen(body), &m, out, sizeof(out),
+                                   &out_len, &res) == MCPU_EV_NO_MEMORY ? 0 : 1;
+        free(body);
+        _exit(status);
+    }
+
+    free(body);
+
+    if (CHECK(pid > 0) && CHECK(waitpid(pid, &status, 0) == pid)) {
+        CHECK(WIFEXITED(status));
+        CHECK_EQ_INT(WEXITSTATUS(status), 0);
+    }
+
+    CHECK_STR_EQ(mcpu_ev_code(MCPU_EV_NO_MEMORY), "no_memory");
+}
+
+
 TEST_LIST = {
     { "test_event_valid_cpu_measurement_builds_the_documented_record",
       test_event_valid_cpu_measurement_builds_the_documented_record },
@@ -725,6 +806,8 @@ TEST_LIST = {
       test_event_optional_fields_are_checked_when_present },
     { "test_event_extra_types_only_when_allowed_with_bounded_attributes",
       test_event_extra_types_only_when_allowed_with_bounded_attributes },
+    { "test_event_out_of_memory_is_no_memory_not_bad_json",
+      test_event_out_of_memory_is_no_memory_not_bad_json },
     { "test_event_detail_never_cuts_a_utf8_character",
       test_event_detail_never_cuts_a_utf8_character },
     { NULL, NULL }
