@@ -17,8 +17,12 @@ RING_DEPS   = ngx_mcpu_module/mcpu_ring.h
 MODULE_SRCS = $(wildcard ngx_mcpu_module/*.c)
 MODULE_DEPS = $(wildcard ngx_mcpu_module/*.h) config
 
-BATCHER_SRCS = $(wildcard batcher/*.c) $(RING_SRCS)
-BATCHER_DEPS = $(wildcard batcher/*.h) $(RING_DEPS) ngx_mcpu_module/mcpu_event.h
+SEEN_SRCS   = ngx_mcpu_module/mcpu_seen.c
+SEEN_DEPS   = ngx_mcpu_module/mcpu_seen.h ngx_mcpu_module/mcpu_siphash.h
+
+BATCHER_SRCS = $(wildcard batcher/*.c) $(RING_SRCS) $(SEEN_SRCS)
+BATCHER_DEPS = $(wildcard batcher/*.h) $(RING_DEPS) $(SEEN_DEPS) \
+               ngx_mcpu_module/mcpu_event.h
 
 TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
@@ -58,6 +62,10 @@ tests: $(TEST_BINS)
 $(BUILD)/tests/test_ring: tests/test_ring.c tests/mcpu_test.h $(RING_SRCS) $(RING_DEPS)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_ring.c $(RING_SRCS)
+
+$(BUILD)/tests/test_seen: tests/test_seen.c tests/mcpu_test.h $(SEEN_SRCS) $(SEEN_DEPS)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_seen.c $(SEEN_SRCS)
 
 $(BUILD)/tests/test_event: tests/test_event.c tests/mcpu_test.h ngx_mcpu_module/mcpu_event.c ngx_mcpu_module/mcpu_event.h
 	@mkdir -p $(BUILD)/tests

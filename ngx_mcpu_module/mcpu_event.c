@@ -925,7 +925,9 @@ mcpu_ev_check_times(json_t *ev, const mcpu_ev_meta_t *meta,
             return MCPU_EV_BAD_HEADER;
         }
 
-        res->skew_ms = meta->received_ms - *sent_ms;
+        /* a stream's Sent-At is when it began, as is its request_ms */
+        res->skew_ms = (meta->request_ms ? meta->request_ms
+                                         : meta->received_ms) - *sent_ms;
     }
 
     t = res->time_ms + res->skew_ms;

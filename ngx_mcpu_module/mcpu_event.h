@@ -84,6 +84,9 @@ typedef struct {
     mcpu_ev_str_t  sent_at;         /* Sent-At header: the client's clock
                                        when it sent the request */
     int64_t        received_ms;     /* receive time, ms since the epoch */
+    int64_t        request_ms;      /* when the request began, the time
+                                       Sent-At is compared with; 0: the
+                                       same as received_ms */
     const mcpu_ev_limits_t  *limits;   /* NULL: the defaults */
 } mcpu_ev_meta_t;
 
@@ -183,6 +186,112 @@ mcpu_record_peek(const char *rec, size_t len, const char **schema,
 
     *type = rec + i;
     *type_len = n;
+
+    return 0;
+}
+
+
+/**
+ * @brief Reads the event's order from a record written by
+ *        mcpu_event_record(), which always begins
+ *        {"schema":N,"type":"NAME","time":"...","timeMs":N,"seq":N|null,
+ *        so the batcher keeps the last-seen table (mcpu_seen_newer()) from
+ *        delivery reports and from records read back from Kafka without a
+ *        JSON parser.
+ * @param seq  set to -1 for "seq":null.
+ * @returns 0, or -1 when the record does not begin that way.  Any input is
+ *          safe: the scan never passes len, and a number must be followed
+ *          by its delimiter, so a record cut inside one is refused rather
+ *          than read as a smaller number.
+ * @locality any; no allocation.
+ */
+static inline int
+mcpu_record_peek_order(const char *rec, size_t len, int64_t *time_ms,
+    int64_t *seq)
+{
+    int          k;
+    size_t       i, n, schema_len, type_len;
+    int64_t      v[2];
+    const char  *schema, *type;
+
+    static const char     a[] = "\",\"time\":\"";
+    static const char    *m[2] = { ",\"timeMs\":", ",\"seq\":" };
+    static const size_t   m_len[2] = { sizeof(",\"timeMs\":") - 1,
+                                       sizeof(",\"seq\":") - 1 };
+
+    if (mcpu_record_peek(rec, len, &schema, &schema_len, &type, &type_len)
+        != 0)
+    {
+        return -1;
+    }
+
+    /* on the type's closing quote (mcpu_record_peek() found it) */
+    i = (size_t) (type - rec) + type_len;
+
+    if (len - i < sizeof(a) - 1
+        || __builtin_memcmp(rec + i, a, sizeof(a) - 1) != 0)
+    {
+        return -1;
+    }
+
+    /* the time is mcpu_event_format_time()'s: no quote inside */
+    for (i += sizeof(a) - 1; i < len && rec[i] != '"'; i++) {
+        /* void */
+    }
+
+    if (i == len) {
+        return -1;
+    }
+
+    i++;
+
+    for (k = 0; k < 2; k++) {
+        if (len - i < m_len[k]
+            || __builtin_memcmp(rec + i, m[k], m_len[k]) != 0)
+        {
+            return -1;
+        }
+
+        i += m_len[k];
+
+        if (k == 1 && len - i >= 4
+            && __builtin_memcmp(rec + i, "null", 4) == 0)
+        {
+            v[k] = -1;
+            n = 4;
+
+        } else {
+            /* at most 18 digits, so no overflow: times and seqs have 16 */
+            v[k] = 0;
+
+            for (n = 0; i + n < len && rec[i + n] >= '0' && rec[i + n] <= '9';
+                 n++)
+            {
+                if (n == 18) {
+                    return -1;
+                }
+
+                v[k] = v[k] * 10 + (rec[i + n] - '0');
+            }
+
+            if (n == 0) {
+                return -1;
+            }
+        }
+
+        /* timeMs is followed by seq's comma; seq by the next member or the
+         * record's end */
+        if (i + n == len
+            || (rec[i + n] != ',' && (k == 0 || rec[i + n] != '}')))
+        {
+            return -1;
+        }
+
+        i += n;
+    }
+
+    *time_ms = v[0];
+    *seq = v[1];
 
     return 0;
 }

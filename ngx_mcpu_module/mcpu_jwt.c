@@ -46,6 +46,7 @@
 #include <openssl/pem.h>
 
 #include "mcpu_jwt.h"
+#include "mcpu_siphash.h"
 
 
 #define MCPU_JWT_MAX_TOKEN       8192    /* bytes of a compact token */
@@ -150,9 +151,6 @@ static int mcpu_jwt_add_key(mcpu_jwt_keyset_t *ks, const char *who,
     jwt_alg_t alg, const char *kid, const unsigned char *key, size_t len,
     char *err, size_t err_size);
 static void mcpu_jwt_key_free(mcpu_jwt_key_t *k);
-static uint64_t mcpu_jwt_siphash(const uint64_t seed[2],
-    const unsigned char *p, size_t len);
-
 
 static const mcpu_jwt_alg_t  mcpu_jwt_algs[] = {
     { "HS256", JWT_ALG_HS256, 32, 0, NULL, NULL, 0 },
@@ -1731,7 +1729,7 @@ mcpu_jwt_verify_cached(mcpu_jwt_cache_t *c, uint64_t scope,
         return mcpu_jwt_verify(ks, policy, token, len, now, res);
     }
 
-    hash = mcpu_jwt_siphash(c->seed, (const unsigned char *) token, len);
+    hash = mcpu_siphash(c->seed, (const unsigned char *) token, len);
     e = (mcpu_jwt_entry_t *) (c->table + (hash & c->mask) * c->stride);
     bytes = (unsigned char *) (e + 1);
 
@@ -1766,61 +1764,4 @@ mcpu_jwt_verify_cached(mcpu_jwt_cache_t *c, uint64_t scope,
     memcpy(bytes, token, len);
 
     return rc;
-}
-
-
-/* SipHash-2-4 (Aumasson and Bernstein): a keyed 64-bit hash */
-
-#define mcpu_jwt_rotl(x, b)  (((x) << (b)) | ((x) >> (64 - (b))))
-
-#define mcpu_jwt_sipround(v0, v1, v2, v3)                                     \
-    do {                                                                      \
-        v0 += v1; v1 = mcpu_jwt_rotl(v1, 13); v1 ^= v0;                       \
-        v0 = mcpu_jwt_rotl(v0, 32);                                           \
-        v2 += v3; v3 = mcpu_jwt_rotl(v3, 16); v3 ^= v2;                       \
-        v0 += v3; v3 = mcpu_jwt_rotl(v3, 21); v3 ^= v0;                       \
-        v2 += v1; v1 = mcpu_jwt_rotl(v1, 17); v1 ^= v2;                       \
-        v2 = mcpu_jwt_rotl(v2, 32);                                           \
-    } while (0)
-
-
-static uint64_t
-mcpu_jwt_siphash(const uint64_t seed[2], const unsigned char *p, size_t len)
-{
-    size_t    i, left;
-    uint64_t  v0, v1, v2, v3, m, b;
-
-    v0 = seed[0] ^ 0x736f6d6570736575ULL;
-    v1 = seed[1] ^ 0x646f72616e646f6dULL;
-    v2 = seed[0] ^ 0x6c7967656e657261ULL;
-    v3 = seed[1] ^ 0x7465646279746573ULL;
-
-    b = (uint64_t) len << 56;
-    left = len & 7;
-
-    for (i = 0; i + 8 <= len; i += 8) {
-        memcpy(&m, p + i, 8);       /* little-endian hosts (x86-64, arm64) */
-        v3 ^= m;
-        mcpu_jwt_sipround(v0, v1, v2, v3);
-        mcpu_jwt_sipround(v0, v1, v2, v3);
-        v0 ^= m;
-    }
-
-    while (left > 0) {
-        left--;
-        b |= (uint64_t) p[i + left] << (8 * left);
-    }
-
-    v3 ^= b;
-    mcpu_jwt_sipround(v0, v1, v2, v3);
-    mcpu_jwt_sipround(v0, v1, v2, v3);
-    v0 ^= b;
-
-    v2 ^= 0xff;
-    mcpu_jwt_sipround(v0, v1, v2, v3);
-    mcpu_jwt_sipround(v0, v1, v2, v3);
-    mcpu_jwt_sipround(v0, v1, v2, v3);
-    mcpu_jwt_sipround(v0, v1, v2, v3);
-
-    return v0 ^ v1 ^ v2 ^ v3;
 }

@@ -10,20 +10,9 @@
 #include "ngx_http_mcpu_module.h"
 
 
-typedef struct {
-    ngx_uint_t     index;
-    int64_t        seq;           /* -1: the event had none */
-    const char    *code;
-    u_char        *detail;        /* a copy: res.detail is reused */
-    size_t         detail_len;
-} ngx_http_mcpu_refusal_t;
-
-
 static ngx_int_t ngx_http_mcpu_next_item(u_char **pos, u_char *last,
     ngx_uint_t ndjson, ngx_str_t *item);
 static u_char *ngx_http_mcpu_skip_ws(u_char *p, u_char *last);
-static ngx_int_t ngx_http_mcpu_batch_answer(ngx_http_request_t *r,
-    ngx_uint_t accepted, ngx_array_t *refused);
 
 
 ngx_int_t
@@ -34,18 +23,15 @@ ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
     size_t                      out_size, out_len;
     ngx_int_t                   rc;
     ngx_str_t                   item, key;
-    ngx_uint_t                  index, accepted;
-    ngx_array_t                *refused;
     mcpu_ev_rc_t                ev;
     mcpu_ring_txn_t             txn;
     mcpu_ev_result_t            res;
-    ngx_http_mcpu_refusal_t    *f;
+    ngx_http_mcpu_tally_t       tally;
     ngx_http_mcpu_main_conf_t  *mmcf;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcpu_module);
 
-    refused = ngx_array_create(r->pool, 4, sizeof(ngx_http_mcpu_refusal_t));
-    if (refused == NULL) {
+    if (ngx_http_mcpu_tally_init(r, &tally, 0) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -60,13 +46,12 @@ ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
 
     pos = body;
     last = body + len;
-    accepted = 0;
 
     if (!ctx->ndjson) {
         pos = ngx_http_mcpu_skip_ws(pos, last) + 1;     /* the '[' */
     }
 
-    for (index = 0; /* void */; index++) {
+    for ( ;; ) {
 
         rc = ngx_http_mcpu_next_item(&pos, last, ctx->ndjson, &item);
 
@@ -93,7 +78,8 @@ ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
             rc = ngx_http_mcpu_ring_append(mmcf, &txn, &key, out, out_len);
 
             if (rc == NGX_HTTP_MCPU_ACCEPTED) {
-                accepted++;
+                tally.accepted++;
+                tally.processed++;
                 continue;
             }
 
@@ -107,24 +93,12 @@ ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
                         "the ring's max_record", sizeof(res.detail));
         }
 
-        f = ngx_array_push(refused);
-        if (f == NULL) {
+        if (ngx_http_mcpu_tally_refuse(r, &tally, ev, &res) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        f->index = index;
-        f->seq = res.seq;
-        f->code = mcpu_ev_code(ev);
-        f->detail_len = ngx_strlen(res.detail);
-        f->detail = ngx_pnalloc(r->pool, f->detail_len);
-        if (f->detail == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(f->detail, res.detail, f->detail_len);
     }
 
-    if (index == 0) {
+    if (tally.processed == 0) {
         return ngx_http_mcpu_send_error(r, NGX_HTTP_BAD_REQUEST, "empty_batch",
                                         "the batch holds no event");
     }
@@ -132,9 +106,13 @@ ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
     ngx_http_mcpu_ring_commit(mmcf, &txn);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "mcpu: batch of %ui events, %ui accepted", index, accepted);
+                  "mcpu: batch of %ui events, %ui accepted", tally.processed,
+                  tally.accepted);
 
-    return ngx_http_mcpu_batch_answer(r, accepted, refused);
+    return ngx_http_mcpu_tally_answer(r, tally.accepted
+                                         ? NGX_HTTP_ACCEPTED
+                                         : NGX_HTTP_BAD_REQUEST,
+                                      &tally, NULL, NULL);
 }
 
 
@@ -245,23 +223,81 @@ ngx_http_mcpu_next_item(u_char **pos, u_char *last, ngx_uint_t ndjson,
 }
 
 
-/*
- * {"accepted":N,"refused":[{"index":I,"seq":S,"error":"code",
- * "detail":"..."}]}: 202 when at least one event was accepted, else 400.
- */
-static ngx_int_t
-ngx_http_mcpu_batch_answer(ngx_http_request_t *r, ngx_uint_t accepted,
-    ngx_array_t *refused)
+ngx_int_t
+ngx_http_mcpu_tally_init(ngx_http_request_t *r, ngx_http_mcpu_tally_t *t,
+    ngx_uint_t stream)
 {
-    size_t                    size;
+    ngx_memzero(t, sizeof(ngx_http_mcpu_tally_t));
+
+    t->stream = stream;
+    t->refused = ngx_array_create(r->pool, 4,
+                                  sizeof(ngx_http_mcpu_refusal_t));
+
+    return t->refused ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * Event t->processed was refused.  A stream has no length bound, so only
+ * its first NGX_HTTP_MCPU_REFUSED_MAX refusals are named; all are counted.
+ */
+ngx_int_t
+ngx_http_mcpu_tally_refuse(ngx_http_request_t *r, ngx_http_mcpu_tally_t *t,
+    mcpu_ev_rc_t ev, mcpu_ev_result_t *res)
+{
+    ngx_http_mcpu_refusal_t  *f;
+
+    t->refused_total++;
+
+    if (t->stream && t->refused->nelts >= NGX_HTTP_MCPU_REFUSED_MAX) {
+        t->processed++;
+        return NGX_OK;
+    }
+
+    f = ngx_array_push(t->refused);
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    f->index = t->processed++;
+    f->seq = res->seq;
+    f->code = mcpu_ev_code(ev);
+    f->detail_len = ngx_strlen(res->detail);
+    f->detail = ngx_pnalloc(r->pool, f->detail_len);
+    if (f->detail == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(f->detail, res->detail, f->detail_len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A batch: {"accepted":N,"refused":[{"index":I,"seq":S,"error":"code",
+ * "detail":"..."}]}.  A stream adds "processed" (the events read, so the
+ * index to resend from) and "refusedTotal"; when it ended early, "error"
+ * and "detail" come first.
+ */
+ngx_int_t
+ngx_http_mcpu_tally_answer(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_mcpu_tally_t *t, const char *code, const char *detail)
+{
+    size_t                    size, len;
     ngx_buf_t                *b;
     ngx_uint_t                i;
     ngx_http_mcpu_refusal_t  *f;
 
-    f = refused->elts;
-    size = sizeof("{\"accepted\":,\"refused\":[]}\n") + NGX_INT_T_LEN;
+    f = t->refused->elts;
+    len = detail ? ngx_strlen(detail) : 0;
 
-    for (i = 0; i < refused->nelts; i++) {
+    size = sizeof("{\"error\":\"\",\"detail\":\"\",\"accepted\":,"
+                  "\"processed\":,\"refusedTotal\":,\"refused\":[]}\n")
+           + 3 * NGX_INT_T_LEN + (code ? ngx_strlen(code) : 0)
+           + len + ngx_escape_json(NULL, (u_char *) detail, len);
+
+    for (i = 0; i < t->refused->nelts; i++) {
         size += sizeof("{\"index\":,\"seq\":,\"error\":\"\",\"detail\":\"\"},")
                 + 2 * NGX_INT64_LEN + ngx_strlen(f[i].code)
                 + f[i].detail_len
@@ -273,10 +309,24 @@ ngx_http_mcpu_batch_answer(ngx_http_request_t *r, ngx_uint_t accepted,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_sprintf(b->last, "{\"accepted\":%ui,\"refused\":[",
-                          accepted);
+    b->last = ngx_cpymem(b->last, "{", 1);
 
-    for (i = 0; i < refused->nelts; i++) {
+    if (code != NULL) {
+        b->last = ngx_sprintf(b->last, "\"error\":\"%s\",\"detail\":\"", code);
+        b->last = (u_char *) ngx_escape_json(b->last, (u_char *) detail, len);
+        b->last = ngx_cpymem(b->last, "\",", 2);
+    }
+
+    b->last = ngx_sprintf(b->last, "\"accepted\":%ui,", t->accepted);
+
+    if (t->stream) {
+        b->last = ngx_sprintf(b->last, "\"processed\":%ui,\"refusedTotal\":%ui,",
+                              t->processed, t->refused_total);
+    }
+
+    b->last = ngx_cpymem(b->last, "\"refused\":[", sizeof("\"refused\":[") - 1);
+
+    for (i = 0; i < t->refused->nelts; i++) {
         b->last = ngx_sprintf(b->last, "%s{\"index\":%ui,\"seq\":",
                               i ? "," : "", f[i].index);
 
@@ -296,6 +346,5 @@ ngx_http_mcpu_batch_answer(ngx_http_request_t *r, ngx_uint_t accepted,
 
     b->last = ngx_cpymem(b->last, "]}\n", 3);
 
-    return ngx_http_mcpu_send_json(r, accepted ? NGX_HTTP_ACCEPTED
-                                               : NGX_HTTP_BAD_REQUEST, b);
+    return ngx_http_mcpu_send_json(r, status, b);
 }

@@ -11,8 +11,6 @@
 
 static ngx_int_t ngx_http_mcpu_check_content_type(ngx_http_request_t *r,
     ngx_http_mcpu_ctx_t *ctx);
-static void ngx_http_mcpu_read_meta(ngx_http_request_t *r,
-    ngx_http_mcpu_ctx_t *ctx);
 static void ngx_http_mcpu_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_process(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcpu_get_body(ngx_http_request_t *r,
@@ -20,8 +18,6 @@ static ngx_int_t ngx_http_mcpu_get_body(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_mcpu_is_array(u_char *p, size_t len);
 static ngx_int_t ngx_http_mcpu_gunzip(ngx_http_request_t *r, size_t limit,
     u_char **data, size_t *len);
-static void *ngx_http_mcpu_zalloc(void *opaque, u_int items, u_int size);
-static void ngx_http_mcpu_zfree(void *opaque, void *address);
 
 
 #define ngx_http_mcpu_str(s)  { (const char *) (s).data, (s).len }
@@ -59,16 +55,20 @@ ngx_int_t
 ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
-    ngx_uint_t                 auth;
     ngx_http_mcpu_ctx_t       *ctx;
     ngx_http_mcpu_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcpu_module);
 
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        return ngx_http_mcpu_seen_handler(r);
+    }
+
     if (!(r->method & NGX_HTTP_POST)) {
         return ngx_http_mcpu_refuse(r, NGX_HTTP_NOT_ALLOWED,
                                     "method_not_allowed",
-                                    "events are sent with POST");
+                                    "events are sent with POST, the last "
+                                    "one seen is read with GET");
     }
 
     ctx = ngx_http_mcpu_get_ctx(r);
@@ -98,36 +98,16 @@ ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
                                     "identity");
     }
 
-    auth = ngx_http_mcpu_auth(r, ctx);
+    if (ngx_http_mcpu_identify(r, ctx, &rc) != NGX_OK) {
+        return rc;
+    }
 
-    if (auth == NGX_HTTP_MCPU_AUTH_MISSING
-        || auth == NGX_HTTP_MCPU_AUTH_INVALID)
+    /* a body of unknown or large length: taken line by line as it comes */
+    if (ctx->ndjson
+        && (r->headers_in.content_length_n < 0 || r->headers_in.chunked
+            || r->headers_in.content_length_n > (off_t) mlcf->max_body_size))
     {
-        return ngx_http_mcpu_auth_refuse(r, ctx, auth);
-    }
-
-    if (auth == NGX_HTTP_MCPU_AUTH_OK) {
-
-        /* the verified sub is the client id; a header may only repeat it */
-        if (ctx->meta.client_id.data != NULL
-            && (ctx->meta.client_id.len != ctx->jwt.sub_len
-                || ngx_strncmp(ctx->meta.client_id.data, ctx->jwt.sub,
-                               ctx->jwt.sub_len) != 0))
-        {
-            return ngx_http_mcpu_refuse(r, NGX_HTTP_FORBIDDEN,
-                                        "client_id_mismatch",
-                                        "the Client-Id header differs from "
-                                        "the token's sub");
-        }
-
-        ctx->meta.client_id.data = ctx->jwt.sub;
-        ctx->meta.client_id.len = ctx->jwt.sub_len;
-    }
-
-    if (ctx->meta.client_id.data == NULL) {
-        return ngx_http_mcpu_refuse(r, NGX_HTTP_BAD_REQUEST,
-                                    mcpu_ev_code(MCPU_EV_MISSING_CLIENT_ID),
-                                    "the Client-Id header is required");
+        return ngx_http_mcpu_stream_start(r, ctx);
     }
 
     if (r->headers_in.content_length_n > (off_t) mlcf->max_body_size) {
@@ -144,6 +124,58 @@ ngx_http_mcpu_ingest_handler(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * Who sends: the token's sub when the location verifies tokens (a
+ * Client-Id header may only repeat it), else the Client-Id header.
+ * NGX_OK with ctx->meta.client_id set; or NGX_DECLINED when the request
+ * was refused, with what the content handler returns in *answer.  Needs
+ * ngx_http_mcpu_read_meta() first.
+ */
+ngx_int_t
+ngx_http_mcpu_identify(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
+    ngx_int_t *answer)
+{
+    ngx_uint_t  auth;
+
+    auth = ngx_http_mcpu_auth(r, ctx);
+
+    if (auth == NGX_HTTP_MCPU_AUTH_MISSING
+        || auth == NGX_HTTP_MCPU_AUTH_INVALID)
+    {
+        *answer = ngx_http_mcpu_auth_refuse(r, ctx, auth);
+        return NGX_DECLINED;
+    }
+
+    if (auth == NGX_HTTP_MCPU_AUTH_OK) {
+
+        /* the verified sub is the client id; a header may only repeat it */
+        if (ctx->meta.client_id.data != NULL
+            && (ctx->meta.client_id.len != ctx->jwt.sub_len
+                || ngx_strncmp(ctx->meta.client_id.data, ctx->jwt.sub,
+                               ctx->jwt.sub_len) != 0))
+        {
+            *answer = ngx_http_mcpu_refuse(r, NGX_HTTP_FORBIDDEN,
+                                           "client_id_mismatch",
+                                           "the Client-Id header differs "
+                                           "from the token's sub");
+            return NGX_DECLINED;
+        }
+
+        ctx->meta.client_id.data = ctx->jwt.sub;
+        ctx->meta.client_id.len = ctx->jwt.sub_len;
+    }
+
+    if (ctx->meta.client_id.data == NULL) {
+        *answer = ngx_http_mcpu_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                     mcpu_ev_code(MCPU_EV_MISSING_CLIENT_ID),
+                                     "the Client-Id header is required");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -187,7 +219,7 @@ ngx_http_mcpu_check_content_type(ngx_http_request_t *r,
 }
 
 
-static void
+void
 ngx_http_mcpu_read_meta(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx)
 {
     ngx_uint_t        i;
@@ -272,7 +304,6 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
     size_t                      len, out_len;
     ngx_int_t                   rc;
     ngx_str_t                   key;
-    ngx_time_t                 *tp;
     mcpu_ev_rc_t                ev;
     mcpu_ev_result_t            res;
     ngx_http_mcpu_ctx_t        *ctx;
@@ -315,12 +346,7 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
         }
     }
 
-    /* the cached time: no syscall per event */
-    tp = ngx_timeofday();
-    ctx->meta.received_ms = (int64_t) tp->sec * 1000 + tp->msec;
-    ctx->meta.node.data = (const char *) mlcf->node.data;
-    ctx->meta.node.len = mlcf->node.len;
-    ctx->meta.limits = &mlcf->limits;
+    ngx_http_mcpu_stamp(r, ctx);
 
     if (ctx->ndjson || ngx_http_mcpu_is_array(body, len)) {
         return ngx_http_mcpu_batch(r, ctx, body, len);
@@ -354,6 +380,24 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
     }
 
     return ngx_http_mcpu_ring_refusal(r, rc);
+}
+
+
+/* what the server adds to the events read now */
+void
+ngx_http_mcpu_stamp(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx)
+{
+    ngx_time_t                *tp;
+    ngx_http_mcpu_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcpu_module);
+
+    /* the cached time: no syscall per event */
+    tp = ngx_timeofday();
+    ctx->meta.received_ms = (int64_t) tp->sec * 1000 + tp->msec;
+    ctx->meta.node.data = (const char *) mlcf->node.data;
+    ctx->meta.node.len = mlcf->node.len;
+    ctx->meta.limits = &mlcf->limits;
 }
 
 
@@ -539,14 +583,14 @@ ngx_http_mcpu_gunzip(ngx_http_request_t *r, size_t limit, u_char **data,
 }
 
 
-static void *
+void *
 ngx_http_mcpu_zalloc(void *opaque, u_int items, u_int size)
 {
     return ngx_palloc(opaque, (size_t) items * size);
 }
 
 
-static void
+void
 ngx_http_mcpu_zfree(void *opaque, void *address)
 {
     /* the request pool frees it */
@@ -566,7 +610,8 @@ ngx_http_mcpu_refuse(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     if (status == NGX_HTTP_NOT_ALLOWED
-        && ngx_http_mcpu_add_header(r, "Allow", (u_char *) "POST", 4)
+        && ngx_http_mcpu_add_header(r, "Allow", (u_char *) "GET, HEAD, POST",
+                                    15)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

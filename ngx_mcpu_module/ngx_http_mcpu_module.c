@@ -142,6 +142,20 @@ static ngx_command_t  ngx_http_mcpu_commands[] = {
       offsetof(ngx_http_mcpu_loc_conf_t, jwt_leeway),
       NULL },
 
+    { ngx_string("mcpu_last_seen"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_main_conf_t, seen_path),
+      NULL },
+
+    { ngx_string("mcpu_stream_ring_wait"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcpu_loc_conf_t, stream_ring_wait),
+      NULL },
+
     { ngx_string("mcpu_jwt_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_mcpu_jwt_cache,
@@ -217,6 +231,17 @@ ngx_http_mcpu_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(mmcf->jwt_cache,
                              NGX_HTTP_MCPU_JWT_CACHE_DEFAULT);
 
+    /* the batcher's default too: ring and table found without settings */
+    if (mmcf->seen_path.data == NULL && mmcf->ring_path.data != NULL) {
+        mmcf->seen_path.len = mmcf->ring_path.len + sizeof(".seen") - 1;
+        mmcf->seen_path.data = ngx_pnalloc(cf->pool, mmcf->seen_path.len + 1);
+        if (mmcf->seen_path.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(mmcf->seen_path.data, "%V.seen%Z", &mmcf->ring_path);
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -253,6 +278,7 @@ ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
     mlcf->ingest = NGX_CONF_UNSET;
     mlcf->max_body_size = NGX_CONF_UNSET_SIZE;
     mlcf->retry_after = NGX_CONF_UNSET;
+    mlcf->stream_ring_wait = NGX_CONF_UNSET_MSEC;
     mlcf->ring_full_log_level = NGX_CONF_UNSET_UINT;
     mlcf->jwt = NGX_CONF_UNSET;
     mlcf->jwt_leeway = NGX_CONF_UNSET;
@@ -275,6 +301,8 @@ ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               64 * 1024);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
+    ngx_conf_merge_msec_value(conf->stream_ring_wait, prev->stream_ring_wait,
+                              30000);
     ngx_conf_merge_uint_value(conf->ring_full_log_level,
                               prev->ring_full_log_level, NGX_LOG_WARN);
 
@@ -577,5 +605,6 @@ ngx_http_mcpu_exit_process(ngx_cycle_t *cycle)
 
     if (mmcf != NULL && mmcf->ring.hdr != NULL) {
         ngx_http_mcpu_ring_exit_worker(cycle, mmcf);
+        ngx_http_mcpu_seen_exit_worker(cycle, mmcf);
     }
 }

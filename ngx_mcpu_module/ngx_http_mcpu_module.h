@@ -43,6 +43,8 @@ typedef struct {
     mcpu_ring_t            ring;          /* mapped by the master */
     ngx_flag_t             ingest_used;   /* some location has mcpu_ingest */
     ngx_uint_t             jwt_cache;     /* entries per worker; 0: off */
+    ngx_str_t              seen_path;     /* mcpu_last_seen; default:
+                                             ring_path + ".seen" */
 } ngx_http_mcpu_main_conf_t;
 
 
@@ -51,6 +53,7 @@ typedef struct {
     ngx_str_t              node;
     size_t                 max_body_size;
     time_t                 retry_after;
+    ngx_msec_t             stream_ring_wait;
     ngx_uint_t             ring_full_log_level;
     size_t                 max_decompressed;
     time_t                 max_future;
@@ -67,6 +70,29 @@ typedef struct {
 } ngx_http_mcpu_loc_conf_t;
 
 
+/* a refused event of a batch or stream */
+typedef struct {
+    ngx_uint_t             index;
+    int64_t                seq;           /* -1: the event had none */
+    const char            *code;
+    u_char                *detail;        /* a copy: res.detail is reused */
+    size_t                 detail_len;
+} ngx_http_mcpu_refusal_t;
+
+
+/* what a batch or stream answers */
+typedef struct {
+    ngx_uint_t             accepted;
+    ngx_uint_t             processed;     /* events read: the next's index */
+    ngx_uint_t             refused_total;
+    ngx_array_t           *refused;       /* of ngx_http_mcpu_refusal_t */
+    unsigned               stream:1;
+} ngx_http_mcpu_tally_t;
+
+/* a stream names its first refusals only: its answer stays small */
+#define NGX_HTTP_MCPU_REFUSED_MAX  100
+
+
 /* per request, kept across the asynchronous body read */
 typedef struct {
     mcpu_ev_meta_t         meta;
@@ -76,6 +102,7 @@ typedef struct {
     mcpu_jwt_rc_t          jwt_rc;
     ngx_uint_t             auth;          /* NGX_HTTP_MCPU_AUTH_*, once done */
     unsigned               auth_done:1;
+    void                  *stream;        /* ngx_http_mcpu_stream.c's */
 } ngx_http_mcpu_ctx_t;
 
 
@@ -101,6 +128,9 @@ ngx_int_t ngx_http_mcpu_auth_init_worker(ngx_cycle_t *cycle,
     ngx_http_mcpu_main_conf_t *mmcf);
 
 /* ngx_http_mcpu_handler.c */
+void ngx_http_mcpu_read_meta(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx);
+ngx_int_t ngx_http_mcpu_identify(ngx_http_request_t *r,
+    ngx_http_mcpu_ctx_t *ctx, ngx_int_t *answer);
 ngx_int_t ngx_http_mcpu_refuse(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail);
 ngx_int_t ngx_http_mcpu_add_header(ngx_http_request_t *r, const char *name,
@@ -125,6 +155,13 @@ void ngx_http_mcpu_ring_commit(ngx_http_mcpu_main_conf_t *mmcf,
 /* ngx_http_mcpu_batch.c */
 ngx_int_t ngx_http_mcpu_batch(ngx_http_request_t *r,
     ngx_http_mcpu_ctx_t *ctx, u_char *body, size_t len);
+ngx_int_t ngx_http_mcpu_tally_init(ngx_http_request_t *r,
+    ngx_http_mcpu_tally_t *t, ngx_uint_t stream);
+ngx_int_t ngx_http_mcpu_tally_refuse(ngx_http_request_t *r,
+    ngx_http_mcpu_tally_t *t, mcpu_ev_rc_t ev, mcpu_ev_result_t *res);
+ngx_int_t ngx_http_mcpu_tally_answer(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_http_mcpu_tally_t *t, const char *code,
+    const char *detail);
 
 /* ngx_http_mcpu_handler.c, for the batch */
 ngx_int_t ngx_http_mcpu_send_error(ngx_http_request_t *r, ngx_uint_t status,
@@ -133,5 +170,17 @@ ngx_int_t ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
 ngx_int_t ngx_http_mcpu_ring_refusal(ngx_http_request_t *r, ngx_int_t rc);
 u_char *ngx_http_mcpu_record_buffer(size_t *size);
+void ngx_http_mcpu_stamp(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx);
+void *ngx_http_mcpu_zalloc(void *opaque, u_int items, u_int size);
+void ngx_http_mcpu_zfree(void *opaque, void *address);
+
+/* ngx_http_mcpu_seen.c: GET, the client's last event seen */
+ngx_int_t ngx_http_mcpu_seen_handler(ngx_http_request_t *r);
+void ngx_http_mcpu_seen_exit_worker(ngx_cycle_t *cycle,
+    ngx_http_mcpu_main_conf_t *mmcf);
+
+/* ngx_http_mcpu_stream.c: a streamed NDJSON body */
+ngx_int_t ngx_http_mcpu_stream_start(ngx_http_request_t *r,
+    ngx_http_mcpu_ctx_t *ctx);
 
 #endif /* NGX_HTTP_MCPU_MODULE_H */

@@ -95,7 +95,7 @@ mcpu_ring: max record 102400 must be at least 256 and at most half a lane (65536
 --- config
     location = /event { mcpu_ingest; }
 --- request
-GET /event
+DELETE /event
 --- error_code: 405
 --- no_error_log
 [error]
@@ -119,7 +119,7 @@ qr{exists with size=1048576 lanes=4 max_record=65536, configured size=2097152 la
 --- config
     location = /event { mcpu_ingest; }
 --- request
-GET /event
+DELETE /event
 --- error_code: 405
 --- no_error_log
 [error]

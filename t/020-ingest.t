@@ -117,15 +117,15 @@ POST /event
 
 
 
-=== TEST 6: GET is refused with 405 and Allow: POST
+=== TEST 6: DELETE is refused with 405 and Allow: GET, HEAD, POST
 --- request
-GET /event
+DELETE /event
 --- error_code: 405
 --- response_headers
-Allow: POST
+Allow: GET, HEAD, POST
 Content-Type: application/json
 --- response_body
-{"error":"method_not_allowed","detail":"events are sent with POST"}
+{"error":"method_not_allowed","detail":"events are sent with POST, the last one seen is read with GET"}
 
 
 

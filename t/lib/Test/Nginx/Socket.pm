@@ -48,6 +48,7 @@ my %Sections = map { $_ => 1 } qw(
     pipelined_requests raw_request response_body_unlike error_code_like
     raw_response_headers_like grep_error_log grep_error_log_out abort
     ignore_response user_files init server_name shutdown
+    raw_request_middle_delay
 );
 # Keys Test::Base keeps in a block hash besides the sections.
 my %BlockInternals = map { $_ => 1 } qw(
@@ -309,7 +310,8 @@ sub run_requests {
 
     for my $c (0 .. $#$conns) {
         my ($raw, $timed_out, $err) = Test::Nginx::Runner::HTTP::exchange(
-            port => $ClientPort, pieces => $conns->[$c], timeout => $timeout, shutdown => $shutdown);
+            port => $ClientPort, pieces => $conns->[$c], timeout => $timeout, shutdown => $shutdown,
+            delay => scalar $block->raw_request_middle_delay);
         fail("$name - $err") if $err;
         fail("ERROR: client socket timed out - $name") if $timed_out && !defined $block->abort;
 

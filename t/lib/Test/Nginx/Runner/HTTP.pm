@@ -64,7 +64,8 @@ sub build_request {
 # until the server closes or nothing happens for $timeout seconds (an idle
 # timeout, as in the real runner).  Returns (bytes read, timed out?).
 sub exchange {
-    my (%a) = @_;    # port, pieces (array ref), timeout, shutdown (undef or how)
+    my (%a) = @_;    # port, pieces (array ref), timeout, shutdown (undef or how),
+                     # delay (seconds between pieces: a client that pauses)
     my $sock;
     for (1 .. 20) {    # nginx is known to listen; this only rides out a busy backlog
         $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $a{port},
@@ -94,6 +95,7 @@ sub exchange {
                 $off += $n;
                 if ($off >= length $buf) {
                     if (@pieces) {
+                        select(undef, undef, undef, $a{delay}) if $a{delay};
                         ($buf, $off) = (shift(@pieces), 0);
                     } else {
                         $writing = 0;
