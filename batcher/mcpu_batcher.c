@@ -6,9 +6,12 @@
  * the lanes, hands up to `batch` records of each to rd_kafka_producev(),
  * then serves delivery reports with a bounded rd_kafka_poll() (0 ms when
  * there was work, poll_ms when idle) and releases what Kafka acknowledged.
- * Signal handlers only set flags.  SIGTERM/SIGINT: stop reading, flush for
- * flush_timeout_ms, release what was acknowledged, leave the rest in the
- * ring for the next start.  SIGHUP: reopen the log file.
+ * Each pass also serves the "last event seen" table (mcpu_batcher_seen.h):
+ * what its consumer read, and the publication of what delivery reports
+ * changed.  Signal handlers only set flags.  SIGTERM/SIGINT: stop reading,
+ * flush for flush_timeout_ms (the records' reports first, then the table's
+ * last changes), release what was acknowledged, leave the rest in the ring
+ * for the next start.  SIGHUP: reopen the log file.
  */
 
 #include <inttypes.h>
@@ -24,6 +27,7 @@
 #include "mcpu_batcher_kafka.h"
 #include "mcpu_batcher_log.h"
 #include "mcpu_batcher_ring.h"
+#include "mcpu_batcher_seen.h"
 
 
 #define MCPU_BATCHER_QUEUE_FULL_POLL_MS  100
@@ -34,6 +38,7 @@ typedef struct {
     mcpu_batcher_conf_t   conf;
     mcpu_batcher_kafka_t  kafka;
     mcpu_batcher_ring_t   ring;
+    mcpu_batcher_seen_t   seen;
     uint64_t              refused_log_ms;   /* last "librdkafka refused" */
     uint64_t              refused_unlogged;
 } mcpu_batcher_t;
@@ -123,7 +128,17 @@ main(int argc, char **argv)
         return MCPU_BATCHER_EXIT_CONFIG;
     }
 
+    if (mcpu_batcher_seen_create(&b->seen, &b->conf, errstr, sizeof(errstr))
+        != MCPU_BATCHER_OK)
+    {
+        mcpu_batcher_refuse(b, errstr);
+        mcpu_batcher_kafka_destroy(&b->kafka);
+        mcpu_batcher_conf_free(&b->conf);
+        return MCPU_BATCHER_EXIT_CONFIG;
+    }
+
     if (b->conf.test) {
+        mcpu_batcher_seen_destroy(&b->seen);
         mcpu_batcher_kafka_destroy(&b->kafka);
         mcpu_batcher_conf_free(&b->conf);
         printf(MCPU_BATCHER_NAME ": configuration is ok\n");
@@ -141,6 +156,7 @@ main(int argc, char **argv)
             mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "%s", errstr);
         }
 
+        mcpu_batcher_seen_destroy(&b->seen);
         mcpu_batcher_kafka_destroy(&b->kafka);
         mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "exiting");
         mcpu_batcher_conf_free(&b->conf);
@@ -148,8 +164,22 @@ main(int argc, char **argv)
                                           : MCPU_BATCHER_EXIT_FAILURE;
     }
 
-    /* delivery reports now have FIFO entries to mark */
+    /* the table's writer role goes with the ring's consumer role */
+    if (mcpu_batcher_seen_open(&b->seen, b->kafka.rk, errstr, sizeof(errstr))
+        != MCPU_BATCHER_OK)
+    {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "%s", errstr);
+        mcpu_batcher_seen_destroy(&b->seen);
+        mcpu_batcher_kafka_destroy(&b->kafka);
+        mcpu_batcher_ring_detach(&b->ring);
+        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "exiting");
+        mcpu_batcher_conf_free(&b->conf);
+        return MCPU_BATCHER_EXIT_FAILURE;
+    }
+
+    /* delivery reports now have FIFO entries to mark and a table */
     b->kafka.ring = &b->ring;
+    b->kafka.seen = &b->seen;
 
     rc = mcpu_batcher_loop(b);
 
@@ -257,6 +287,8 @@ mcpu_batcher_loop(mcpu_batcher_t *b)
                 return MCPU_BATCHER_ERROR;
             }
         }
+
+        work += mcpu_batcher_seen_poll(&b->seen, now);
 
         /* every pass ends in a bounded poll, even when idle */
         mcpu_batcher_kafka_poll(k, work ? 0 : (int) b->conf.poll_ms);
@@ -407,14 +439,30 @@ static void
 mcpu_batcher_shutdown(mcpu_batcher_t *b)
 {
     int       left;
-    uint64_t  held, unread;
+    uint64_t  held, unread, now, deadline;
 
     mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "stopping: waiting up to %ld ms "
                      "for the delivery reports of %" PRIu64 " records",
                      b->conf.flush_timeout_ms, b->ring.in_flight);
 
-    /* nothing is read any more; reports release what Kafka has */
-    left = mcpu_batcher_kafka_flush(&b->kafka, (int) b->conf.flush_timeout_ms);
+    /* nothing is read any more; reports release what Kafka has.  The
+     * records' reports first: they are the table's last changes, which are
+     * then published, and the flush waits for both */
+    now = mcpu_batcher_ring_now_ms();
+    deadline = now + (uint64_t) b->conf.flush_timeout_ms;
+
+    while (b->ring.in_flight > 0 && now < deadline && !b->kafka.fatal) {
+        mcpu_batcher_kafka_poll(&b->kafka, MCPU_BATCHER_QUEUE_FULL_POLL_MS);
+        now = mcpu_batcher_ring_now_ms();
+    }
+
+    mcpu_batcher_seen_flush(&b->seen,
+                            now < deadline ? (int) (deadline - now) : 0);
+
+    now = mcpu_batcher_ring_now_ms();
+    left = mcpu_batcher_kafka_flush(&b->kafka,
+                                    now < deadline ? (int) (deadline - now)
+                                                   : 0);
     mcpu_batcher_ring_release(&b->ring);
 
     mcpu_batcher_ring_pending(&b->ring, &held, &unread);
@@ -428,6 +476,8 @@ mcpu_batcher_shutdown(mcpu_batcher_t *b)
     mcpu_batcher_ring_publish(&b->ring, mcpu_batcher_kafka_up(&b->kafka), 1);
 
     /* topics, then the handle; nothing is purged: the ring keeps it all */
+    b->kafka.seen = NULL;
+    mcpu_batcher_seen_destroy(&b->seen);
     mcpu_batcher_kafka_destroy(&b->kafka);
     mcpu_batcher_ring_detach(&b->ring);
 }

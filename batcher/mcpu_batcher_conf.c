@@ -18,6 +18,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "mcpu_seen.h"
 #include "mcpu_batcher.h"
 #include "mcpu_batcher_conf.h"
 
@@ -30,12 +31,20 @@
 #define MCPU_BATCHER_OPT_KAFKA    6   /* kafka.PROP = V / -X PROP=V */
 #define MCPU_BATCHER_OPT_CONFIG   7   /* -c FILE: command line only */
 #define MCPU_BATCHER_OPT_ACTION   8   /* --help etc.: command line only */
+#define MCPU_BATCHER_OPT_TOPIC_OFF 9  /* a topic name, or empty: none */
+#define MCPU_BATCHER_OPT_TOPICS   10  /* topic,topic...; empty: none */
 
 #define MCPU_BATCHER_OPT_NONE     ((size_t) -1)
 
 #define MCPU_BATCHER_TOPIC_MAX    249   /* Kafka's own limit */
 
 #define MCPU_BATCHER_KAFKA_PREFIX "kafka."
+
+#define MCPU_BATCHER_SEEN_SUFFIX  ".seen"
+
+/* the table's defaults come from mcpu_seen.h, as text for the option rows */
+#define MCPU_BATCHER_STR(x)       MCPU_BATCHER_STR_(x)
+#define MCPU_BATCHER_STR_(x)      #x
 
 
 typedef struct {
@@ -70,6 +79,11 @@ static int mcpu_batcher_conf_number(const mcpu_batcher_option_t *opt,
     const char *value, const char *where, long *n, char *errstr,
     size_t errstr_size);
 static int mcpu_batcher_conf_topic_ok(const char *s);
+static int mcpu_batcher_conf_topics_ok(const char *s, char *bad,
+    size_t bad_size);
+static int mcpu_batcher_conf_listed(const char *list, const char *name);
+static int mcpu_batcher_conf_derive(mcpu_batcher_conf_t *conf, char *errstr,
+    size_t errstr_size);
 static const mcpu_batcher_option_t *mcpu_batcher_conf_find(const char *name);
 static char *mcpu_batcher_conf_trim(char *s);
 static void mcpu_batcher_conf_help(void);
@@ -122,7 +136,10 @@ static const mcpu_batcher_option_t  mcpu_batcher_options[] = {
       "(repeatable; see librdkafka's CONFIGURATION.md): `kafka.linger.ms = "
       "20` in the file, `-X linger.ms=20` on the command line.  They are "
       "applied after the batcher's defaults, file lines first, so either "
-      "overrides a default.  A property librdkafka refuses stops start-up "
+      "overrides a default.  They apply to the producer and to the consumer "
+      "of `last_seen_topic` alike, except that each skips those "
+      "CONFIGURATION.md marks as for the other only (`P`, `C`).  A property "
+      "librdkafka refuses stops start-up "
       "with librdkafka's message and exit code 2.  `message.timeout.ms=0` "
       "(no timeout) lets librdkafka retry for as long as Kafka is away "
       "while the records wait in the ring; a record whose delivery still "
@@ -175,6 +192,75 @@ static const mcpu_batcher_option_t  mcpu_batcher_options[] = {
       "logrotate).  One line per event: `2026-11-23T22:00:00.123Z "
       "mcpu-batcher[PID] LEVEL message`.",
       "log_file = /var/log/mcpu/batcher.log" },
+
+    { "last_seen_file", "last-seen-file", 0, MCPU_BATCHER_OPT_PATH, "PATH",
+      NULL, "the ring's path followed by `.seen`", 0, 0,
+      MCPU_BATCHER_AT(last_seen_file),
+      "The \"last event seen\" table: per client id, the newest event Kafka "
+      "has acknowledged, which nginx answers `GET` on the ingest location "
+      "with; it must name the same file as the module's `mcpu_last_seen` "
+      "(whose default is also the ring's path followed by `.seen`).  The "
+      "batcher creates it and is its only writer: a second batcher on the "
+      "same file refuses to start.  Only delivery reports and "
+      "`last_seen_topic` change it, never the ring.  An existing file is "
+      "kept across restarts, and refused if its geometry differs from "
+      "`last_seen_slots` and `last_seen_value_max`.",
+      "last_seen_file = /var/lib/mcpu/ring.seen" },
+
+    { "last_seen_slots", "last-seen-slots", 0, MCPU_BATCHER_OPT_POW2, "N",
+      MCPU_BATCHER_STR(MCPU_SEEN_DEFAULT_SLOTS), NULL, MCPU_SEEN_WAYS,
+      MCPU_SEEN_MAX_SLOTS, MCPU_BATCHER_AT(last_seen_slots),
+      "Clients the table holds, a power of two.  A client's entry lives in "
+      "one of 8 slots chosen by a keyed hash of its id; when all 8 are "
+      "taken, the client updated longest ago is forgotten: its `GET` then "
+      "answers 404 until its next acknowledged event, so it resends more "
+      "than needed (downstream dedup removes the duplicates), never less.  "
+      "The file takes `last_seen_slots` times (176 + `last_seen_value_max`, "
+      "rounded up to 64) bytes: 76 MiB by default.",
+      "last_seen_slots = 1048576" },
+
+    { "last_seen_value_max", "last-seen-value-max", 0, MCPU_BATCHER_OPT_NUM,
+      "N", MCPU_BATCHER_STR(MCPU_SEEN_DEFAULT_VALUE_MAX), NULL,
+      MCPU_SEEN_MIN_VALUE_MAX, MCPU_SEEN_MAX_VALUE_MAX,
+      MCPU_BATCHER_AT(last_seen_value_max),
+      "Bytes of each client's record the table keeps.  A longer record is "
+      "kept with its `event` member replaced by `null`: the normalised "
+      "fields a resend needs (type, time, seq, client) remain.",
+      "last_seen_value_max = 4096" },
+
+    { "last_seen_topic", "last-seen-topic", 0, MCPU_BATCHER_OPT_TOPIC_OFF,
+      "NAME", "mcpu.last-seen", NULL, 0, 0, MCPU_BATCHER_AT(last_seen_topic),
+      "The log-compacted Kafka topic that shares the table between "
+      "batchers: key the client id, value the record.  Each batcher "
+      "publishes the entries its own delivery reports changed, and reads "
+      "the whole topic from the beginning without a consumer group, so a "
+      "restarted batcher reloads the table and other hosts and regions "
+      "learn a client's last event (eventually).  The topic must exist, "
+      "with `cleanup.policy=compact` (see \"Last event seen\"); until it "
+      "does the batcher checks every second and the table is fed by local "
+      "delivery reports only.  Empty: nothing is shared.  It must differ "
+      "from `topic`.",
+      "mcpu-batcher --last-seen-topic mcpu.last-seen.eu" },
+
+    { "last_seen_mirrors", "last-seen-mirrors", 0, MCPU_BATCHER_OPT_TOPICS,
+      "LIST", "", "none", 0, 0, MCPU_BATCHER_AT(last_seen_mirrors),
+      "Other regions' `last_seen_topic`, as MirrorMaker 2 copies them into "
+      "this Kafka (`us.mcpu.last-seen` with its default naming), "
+      "comma-separated: read like `last_seen_topic`, from the beginning, "
+      "never written to, so that a client's events acknowledged in another "
+      "region are answered here too.  A missing one is looked for every "
+      "second while the others are read.  Needs `last_seen_topic`.",
+      "last_seen_mirrors = us.mcpu.last-seen,ap.mcpu.last-seen" },
+
+    { "last_seen_publish_interval", "last-seen-publish-interval", 0,
+      MCPU_BATCHER_OPT_NUM, "N", "1000", NULL, 0, 3600000,
+      MCPU_BATCHER_AT(last_seen_publish_interval),
+      "Milliseconds between two publications of the table's changed "
+      "entries to `last_seen_topic`: a client whose last event changed "
+      "several times in between is published once, with the newest.  It is "
+      "most of the delay before other hosts know an event; 0 publishes at "
+      "every pass of the main loop.",
+      "last_seen_publish_interval = 500" },
 
     { "test", "test", 't', MCPU_BATCHER_OPT_ACTION, NULL, NULL, NULL,
       0, 0, MCPU_BATCHER_OPT_NONE,
@@ -234,7 +320,12 @@ mcpu_batcher_conf_load(mcpu_batcher_conf_t *conf, int argc, char **argv,
     }
 
     /* second pass: the command line overrides the file */
-    return mcpu_batcher_conf_argv(conf, argc, argv, 1, errstr, errstr_size);
+    rc = mcpu_batcher_conf_argv(conf, argc, argv, 1, errstr, errstr_size);
+    if (rc != MCPU_BATCHER_OK) {
+        return rc;
+    }
+
+    return mcpu_batcher_conf_derive(conf, errstr, errstr_size);
 }
 
 
@@ -248,6 +339,9 @@ mcpu_batcher_conf_free(mcpu_batcher_conf_t *conf)
     free(conf->brokers);
     free(conf->topic);
     free(conf->log_file);
+    free(conf->last_seen_file);
+    free(conf->last_seen_topic);
+    free(conf->last_seen_mirrors);
 
     for (i = 0; i < conf->nkafka; i++) {
         free(conf->kafka[i].name);
@@ -548,7 +642,7 @@ mcpu_batcher_conf_set(mcpu_batcher_conf_t *conf,
     char *errstr, size_t errstr_size)
 {
     long         n;
-    char        *copy, **field;
+    char        *copy, **field, bad[MCPU_BATCHER_TOPIC_MAX + 2];
     const char  *eq;
 
     switch (opt->type) {
@@ -585,10 +679,26 @@ mcpu_batcher_conf_set(mcpu_batcher_conf_t *conf,
         return MCPU_BATCHER_OK;
 
     case MCPU_BATCHER_OPT_TOPIC:
-        if (!mcpu_batcher_conf_topic_ok(value)) {
+    case MCPU_BATCHER_OPT_TOPIC_OFF:
+        if (!mcpu_batcher_conf_topic_ok(value)
+            && !(opt->type == MCPU_BATCHER_OPT_TOPIC_OFF && value[0] == '\0'))
+        {
             snprintf(errstr, errstr_size, "%s: invalid value \"%s\" for "
                      "option \"%s\": a topic name is 1 to %d of [a-zA-Z0-9._-]"
-                     ", not \".\" or \"..\"", where, value, opt->name,
+                     ", not \".\" or \"..\"%s", where, value, opt->name,
+                     MCPU_BATCHER_TOPIC_MAX,
+                     opt->type == MCPU_BATCHER_OPT_TOPIC_OFF
+                     ? " (or empty: none)" : "");
+            return MCPU_BATCHER_ERROR;
+        }
+        break;
+
+    case MCPU_BATCHER_OPT_TOPICS:
+        if (!mcpu_batcher_conf_topics_ok(value, bad, sizeof(bad))) {
+            snprintf(errstr, errstr_size, "%s: invalid value \"%s\" for "
+                     "option \"%s\": \"%s\" is not a topic name (1 to %d "
+                     "of [a-zA-Z0-9._-], not \".\" or \"..\"), or is "
+                     "there twice", where, value, opt->name, bad,
                      MCPU_BATCHER_TOPIC_MAX);
             return MCPU_BATCHER_ERROR;
         }
@@ -718,6 +828,124 @@ mcpu_batcher_conf_topic_ok(const char *s)
     }
 
     return 1;
+}
+
+
+/*
+ * What depends on other options, once all are read: the table's default
+ * path follows the ring's, and the two topics must differ (the delivery
+ * reports of the table's publications are told apart by their topic).
+ */
+static int
+mcpu_batcher_conf_derive(mcpu_batcher_conf_t *conf, char *errstr,
+    size_t errstr_size)
+{
+    size_t  len;
+
+    if (conf->last_seen_file == NULL) {
+        len = strlen(conf->ring) + sizeof(MCPU_BATCHER_SEEN_SUFFIX);
+
+        if (len > PATH_MAX) {
+            snprintf(errstr, errstr_size, "option \"last_seen_file\": the "
+                     "default, the ring's path followed by \"%s\", is "
+                     "longer than %d bytes", MCPU_BATCHER_SEEN_SUFFIX,
+                     PATH_MAX - 1);
+            return MCPU_BATCHER_ERROR;
+        }
+
+        conf->last_seen_file = malloc(len);
+        if (conf->last_seen_file == NULL) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return MCPU_BATCHER_ERROR;
+        }
+
+        snprintf(conf->last_seen_file, len, "%s" MCPU_BATCHER_SEEN_SUFFIX,
+                 conf->ring);
+    }
+
+    if (conf->last_seen_mirrors[0] != '\0') {
+        if (conf->last_seen_topic[0] == '\0') {
+            snprintf(errstr, errstr_size, "option \"last_seen_mirrors\" "
+                     "needs option \"last_seen_topic\", which is empty");
+            return MCPU_BATCHER_ERROR;
+        }
+
+        if (mcpu_batcher_conf_listed(conf->last_seen_mirrors, conf->topic)
+            || mcpu_batcher_conf_listed(conf->last_seen_mirrors,
+                                        conf->last_seen_topic))
+        {
+            snprintf(errstr, errstr_size, "option \"last_seen_mirrors\" "
+                     "(\"%s\") lists \"topic\" or \"last_seen_topic\"",
+                     conf->last_seen_mirrors);
+            return MCPU_BATCHER_ERROR;
+        }
+    }
+
+    if (strcmp(conf->last_seen_topic, conf->topic) == 0) {
+        snprintf(errstr, errstr_size, "option \"last_seen_topic\" "
+                 "(\"%s\") must differ from option \"topic\": the table "
+                 "is shared through a topic of its own",
+                 conf->last_seen_topic);
+        return MCPU_BATCHER_ERROR;
+    }
+
+    return MCPU_BATCHER_OK;
+}
+
+
+/*
+ * A comma-separated list of topic names, each once, or nothing.  On
+ * failure bad holds the element at fault.
+ */
+static int
+mcpu_batcher_conf_topics_ok(const char *s, char *bad, size_t bad_size)
+{
+    size_t       len;
+    const char  *p, *end;
+
+    for (p = s; *p != '\0'; p = *end ? end + 1 : end) {
+        end = strchr(p, ',');
+        if (end == NULL) {
+            end = p + strlen(p);
+        }
+
+        len = (size_t) (end - p);
+        snprintf(bad, bad_size, "%.*s", (int) len, p);
+
+        if (len > MCPU_BATCHER_TOPIC_MAX || !mcpu_batcher_conf_topic_ok(bad)
+            || mcpu_batcher_conf_listed(end[0] ? end + 1 : end, bad))
+        {
+            return 0;
+        }
+
+        if (*end == ',' && end[1] == '\0') {
+            bad[0] = '\0';            /* "a,": an empty last name */
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* whether the comma-separated list holds name */
+static int
+mcpu_batcher_conf_listed(const char *list, const char *name)
+{
+    size_t       len;
+    const char  *p;
+
+    len = strlen(name);
+
+    for (p = list; *p != '\0'; p++) {
+        if ((p == list || p[-1] == ',') && strncmp(p, name, len) == 0
+            && (p[len] == ',' || p[len] == '\0'))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

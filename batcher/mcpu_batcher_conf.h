@@ -32,6 +32,14 @@ typedef struct {
     long                        max_in_flight_per_lane;
     long                        resend_backoff_ms;
 
+    /* the "last event seen" table (mcpu_batcher_seen.h) */
+    char                       *last_seen_file;   /* default: ring + .seen */
+    char                       *last_seen_topic;  /* "": not shared */
+    char                       *last_seen_mirrors;   /* topic,topic... */
+    long                        last_seen_slots;
+    long                        last_seen_value_max;
+    long                        last_seen_publish_interval;   /* ms */
+
     /* kafka.* lines of the file, then -X options, in that order */
     mcpu_batcher_kafka_prop_t  *kafka;
     size_t                      nkafka;

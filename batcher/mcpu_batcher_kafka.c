@@ -4,12 +4,17 @@
  * Records go to librdkafka in place, without RD_KAFKA_MSG_F_COPY: the ring
  * slot stays valid until its delivery report arrives, because only the
  * report can release it (mcpu_batcher_ring.h).  The report, served by
- * rd_kafka_poll() on the main thread, marks the record's FIFO entry; the
- * error callback logs and, on a fatal error, stops the batcher.
+ * rd_kafka_poll() on the main thread, marks the record's FIFO entry and
+ * tells the last-seen table (mcpu_batcher_seen.h) that Kafka has the
+ * record; the error callback logs and, on a fatal error, stops the batcher.
+ * The table's own publications share the producer: their reports are told
+ * apart by their topic and go to the table.
  */
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <librdkafka/rdkafka.h>
@@ -18,6 +23,7 @@
 #include "mcpu_event.h"
 #include "mcpu_batcher_kafka.h"
 #include "mcpu_batcher_log.h"
+#include "mcpu_batcher_seen.h"
 
 
 #define MCPU_BATCHER_KAFKA_DR_LOG_MS  1000   /* one delivery error line/s */
@@ -46,7 +52,7 @@
  *
  * linger.ms=5: batches fill under load without adding visible latency.
  */
-static const char  *mcpu_batcher_kafka_defaults[][2] = {
+static const char *const  mcpu_batcher_kafka_defaults[][2] = {
     { "enable.idempotence", "true" },
     { "acks", "all" },
     { "message.timeout.ms", "0" },
@@ -59,6 +65,8 @@ static const char  *mcpu_batcher_kafka_defaults[][2] = {
      / sizeof(mcpu_batcher_kafka_defaults[0]))
 
 
+static int mcpu_batcher_kafka_applies(const char *table, const char *name,
+    rd_kafka_type_t type);
 static void mcpu_batcher_kafka_dr(rd_kafka_t *rk,
     const rd_kafka_message_t *rkm, void *opaque);
 static void mcpu_batcher_kafka_error(rd_kafka_t *rk, int err,
@@ -71,53 +79,24 @@ int
 mcpu_batcher_kafka_create(mcpu_batcher_kafka_t *k,
     const mcpu_batcher_conf_t *conf, char *errstr, size_t errstr_size)
 {
-    char                              err[512], servers[1024];
-    size_t                            i, size;
-    rd_kafka_conf_t                  *kc;
-    const mcpu_batcher_kafka_prop_t  *p;
+    char              err[512], servers[1024];
+    size_t            size;
+    rd_kafka_conf_t  *kc;
 
     memset(k, 0, sizeof(*k));
     k->up = MCPU_BATCHER_KAFKA_UNKNOWN;
 
-    kc = rd_kafka_conf_new();
-
-    for (i = 0; i < MCPU_BATCHER_KAFKA_NDEFAULTS; i++) {
-        if (rd_kafka_conf_set(kc, mcpu_batcher_kafka_defaults[i][0],
-                              mcpu_batcher_kafka_defaults[i][1], err,
-                              sizeof(err)) != RD_KAFKA_CONF_OK)
-        {
-            snprintf(errstr, errstr_size, "default kafka property \"%s\": %s",
-                     mcpu_batcher_kafka_defaults[i][0], err);
-            goto failed;
-        }
-    }
-
-    if (rd_kafka_conf_set(kc, "bootstrap.servers", conf->brokers, err,
-                          sizeof(err)) != RD_KAFKA_CONF_OK)
-    {
-        snprintf(errstr, errstr_size, "option \"brokers\" (\"%s\"): %s",
-                 conf->brokers, err);
+    kc = mcpu_batcher_kafka_conf_new(conf, RD_KAFKA_PRODUCER,
+                                     mcpu_batcher_kafka_defaults,
+                                     MCPU_BATCHER_KAFKA_NDEFAULTS, errstr,
+                                     errstr_size);
+    if (kc == NULL) {
         goto failed;
-    }
-
-    /* untouched: librdkafka checks names and values and says what is wrong;
-     * values are not echoed, they may be passwords */
-    for (i = 0; i < conf->nkafka; i++) {
-        p = &conf->kafka[i];
-
-        if (rd_kafka_conf_set(kc, p->name, p->value, err, sizeof(err))
-            != RD_KAFKA_CONF_OK)
-        {
-            snprintf(errstr, errstr_size, "%s: kafka property \"%s\": %s",
-                     p->origin, p->name, err);
-            goto failed;
-        }
     }
 
     rd_kafka_conf_set_opaque(kc, k);
     rd_kafka_conf_set_dr_msg_cb(kc, mcpu_batcher_kafka_dr);
     rd_kafka_conf_set_error_cb(kc, mcpu_batcher_kafka_error);
-    rd_kafka_conf_set_log_cb(kc, mcpu_batcher_kafka_logger);
 
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof(err));
     if (k->rk == NULL) {
@@ -159,6 +138,125 @@ failed:
 
     mcpu_batcher_kafka_destroy(k);
     return MCPU_BATCHER_ERROR;
+}
+
+
+rd_kafka_conf_t *
+mcpu_batcher_kafka_conf_new(const mcpu_batcher_conf_t *conf,
+    rd_kafka_type_t type, const char *const (*defaults)[2], size_t ndefaults,
+    char *errstr, size_t errstr_size)
+{
+    char                             *table, err[512];
+    FILE                             *f;
+    size_t                            i, size;
+    rd_kafka_conf_t                  *kc;
+    const mcpu_batcher_kafka_prop_t  *p;
+
+    /* librdkafka's own property table (CONFIGURATION.md), which says for
+     * each property whether it is for consumers, producers or both */
+    table = NULL;
+    size = 0;
+
+    f = open_memstream(&table, &size);
+    if (f == NULL) {
+        snprintf(errstr, errstr_size, "open_memstream() failed: %s",
+                 strerror(errno));
+        return NULL;
+    }
+
+    rd_kafka_conf_properties_show(f);
+    fclose(f);
+
+    kc = rd_kafka_conf_new();
+
+    for (i = 0; i < ndefaults; i++) {
+        if (rd_kafka_conf_set(kc, defaults[i][0], defaults[i][1], err,
+                              sizeof(err)) != RD_KAFKA_CONF_OK)
+        {
+            snprintf(errstr, errstr_size, "default kafka property \"%s\": %s",
+                     defaults[i][0], err);
+            goto failed;
+        }
+    }
+
+    if (rd_kafka_conf_set(kc, "bootstrap.servers", conf->brokers, err,
+                          sizeof(err)) != RD_KAFKA_CONF_OK)
+    {
+        snprintf(errstr, errstr_size, "option \"brokers\" (\"%s\"): %s",
+                 conf->brokers, err);
+        goto failed;
+    }
+
+    /* untouched: librdkafka checks names and values and says what is wrong;
+     * values are not echoed, they may be passwords */
+    for (i = 0; i < conf->nkafka; i++) {
+        p = &conf->kafka[i];
+
+        if (!mcpu_batcher_kafka_applies(table, p->name, type)) {
+            continue;
+        }
+
+        if (rd_kafka_conf_set(kc, p->name, p->value, err, sizeof(err))
+            != RD_KAFKA_CONF_OK)
+        {
+            snprintf(errstr, errstr_size, "%s: kafka property \"%s\": %s",
+                     p->origin, p->name, err);
+            goto failed;
+        }
+    }
+
+    rd_kafka_conf_set_log_cb(kc, mcpu_batcher_kafka_logger);
+
+    free(table);
+    return kc;
+
+failed:
+
+    free(table);
+    rd_kafka_conf_destroy(kc);
+    return NULL;
+}
+
+
+/*
+ * Whether property name applies to a handle of this type, by its row in
+ * rd_kafka_conf_properties_show()'s table: "name | C/P | ...", where C is
+ * consumer-only, P producer-only and * both.  A name the table lacks (a
+ * plugin's, or a table whose layout changed) applies: librdkafka judges.
+ */
+static int
+mcpu_batcher_kafka_applies(const char *table, const char *name,
+    rd_kafka_type_t type)
+{
+    size_t       len;
+    const char  *line, *p;
+
+    len = strlen(name);
+
+    for (line = table; line != NULL && *line != '\0'; ) {
+        if (strncmp(line, name, len) == 0 && line[len] == ' ') {
+            for (p = line + len; *p == ' '; p++) {
+                /* void */
+            }
+
+            if (*p == '|') {
+                for (p++; *p == ' '; p++) {
+                    /* void */
+                }
+
+                if (p[1] == ' ' || p[1] == '|') {
+                    return type == RD_KAFKA_CONSUMER ? *p != 'P' : *p != 'C';
+                }
+            }
+        }
+
+        line = strchr(line, '\n');
+        if (line != NULL) {
+            line++;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -260,7 +358,10 @@ mcpu_batcher_kafka_flush(mcpu_batcher_kafka_t *k, int timeout_ms)
 
 /*
  * Called exactly once per message, from rd_kafka_poll()/rd_kafka_flush() on
- * the main thread.  Only this moves a record towards release.
+ * the main thread.  Only this moves a record towards release, and only this
+ * advances the client's last event seen: the record is still in its ring
+ * slot (produced in place, released after this report), so the table copies
+ * it from there.
  */
 static void
 mcpu_batcher_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
@@ -273,12 +374,30 @@ mcpu_batcher_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 
     (void) rk;
 
+    /* the last-seen table's publications: not ring records, which all go
+     * to k->rkt (the two topics differ, checked with the options) */
+    if (rkm->rkt != k->rkt) {
+        if (k->seen != NULL) {
+            mcpu_batcher_seen_report(k->seen, rkm);
+        }
+
+        return;
+    }
+
     if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (k->up != MCPU_BATCHER_KAFKA_UP) {
             mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable%s: "
                              "deliveries are acknowledged",
                              k->up == MCPU_BATCHER_KAFKA_DOWN ? " again" : "");
             k->up = MCPU_BATCHER_KAFKA_UP;
+        }
+
+        /* acks=0 reports success for what may never have been stored */
+        if (k->seen != NULL
+            && rd_kafka_message_status(rkm) == RD_KAFKA_MSG_STATUS_PERSISTED)
+        {
+            mcpu_batcher_seen_acked(k->seen, rkm->key, rkm->key_len,
+                                    rkm->payload, rkm->len);
         }
 
         mcpu_batcher_ring_done(k->ring, e, 1);

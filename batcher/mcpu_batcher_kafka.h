@@ -1,6 +1,8 @@
 /*
  * mcpu_batcher_kafka.h: the librdkafka producer: configuration, delivery
- * reports, errors, and producing one ring record in place.
+ * reports, errors, and producing one ring record in place.  The "last event
+ * seen" table (mcpu_batcher_seen.h) shares the producer and builds its
+ * consumer's configuration here too.
  */
 
 #ifndef MCPU_BATCHER_KAFKA_H
@@ -21,11 +23,17 @@
 #define MCPU_BATCHER_KAFKA_UP        1   /* reports arrive / metadata came */
 
 
+struct mcpu_batcher_seen_s;
+
+
 typedef struct {
     rd_kafka_t           *rk;
     rd_kafka_topic_t     *rkt;
     mcpu_batcher_ring_t  *ring;      /* where delivery reports go; set
                                         before the first produce */
+    struct mcpu_batcher_seen_s  *seen;   /* the last-seen table: told of
+                                        every acknowledged record; NULL
+                                        before it is open */
     int                   fatal;     /* a fatal error stopped the producer */
     int                   up;        /* MCPU_BATCHER_KAFKA_* */
 
@@ -46,6 +54,20 @@ typedef struct {
  */
 int mcpu_batcher_kafka_create(mcpu_batcher_kafka_t *k,
     const mcpu_batcher_conf_t *conf, char *errstr, size_t errstr_size);
+
+/**
+ * @brief A librdkafka configuration for a handle of the given type: the
+ *        defaults (name/value pairs), bootstrap.servers from conf->brokers,
+ *        then the conf->kafka properties in order, untouched, except those
+ *        librdkafka documents as being for the other type of handle only
+ *        (they would only draw "ignored" warnings), and our log callback.
+ * @returns the configuration (the caller owns it), or NULL with the
+ *          refusal (and the property's origin) in errstr.
+ * @locality main thread, at start-up.
+ */
+rd_kafka_conf_t *mcpu_batcher_kafka_conf_new(const mcpu_batcher_conf_t *conf,
+    rd_kafka_type_t type, const char *const (*defaults)[2], size_t ndefaults,
+    char *errstr, size_t errstr_size);
 
 /**
  * @brief Hands one record to librdkafka in place (no copy): the slot stays
