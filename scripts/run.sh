@@ -38,12 +38,12 @@ mkdir -p "$work/nginx/logs"
 "$bin/mcpu-token" --gen-key HS256 --out "$work/demo"
 token() { "$bin/mcpu-token" --key "$work/demo.secret" --alg HS256 --sub "$1" --exp 86400; }
 
-"$bin/mcpu-kafka" -t "$topic:4" -f "$work/kafka.addr" > /dev/null 2> "$work/kafka.log" &
+"$bin/mcpu-kafka" -t "$topic:4" -t mcpu.last-seen:4 -f "$work/kafka.addr" > /dev/null 2> "$work/kafka.log" &
 kafka_pid=$!
 for _ in $(seq 100); do [ -s "$work/kafka.addr" ] && break; sleep 0.05; done
 brokers=$(cat "$work/kafka.addr")
 
-sed -e "s|@WORK@|$work|g" -e "s|@PORT@|$port|g" -e "s|@MODULE@|$bin/ngx_http_mcpu_module.so|g" \
+sed -e "s|@WORK@|$work|g" -e "s|@PORT@|$port|g" -e "s|@USER@|$(id -un) $(id -gn)|g" -e "s|@MODULE@|$bin/ngx_http_mcpu_module.so|g" \
     "$top/conf/nginx-run.conf" > "$work/nginx/nginx.conf"
 "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx.log" &
 nginx_pid=$!
@@ -82,6 +82,11 @@ printf '{"type":"AppOpened","time":%s}\n{"type":"AppClosed","time":%s}\n' "$now"
     curl -s -w ' (%{http_code})' -X POST -H 'Content-Type: application/x-ndjson' \
         -H "Authorization: Bearer $(token demo-client-3)" --data-binary @- "$url" | tr -d '\n'
 echo
+printf '  %-70s -> ' "(a stream of 1000 lines in one chunked POST)"
+perl "$top/tests/e2e/ndjson_lines.pl" 1000 demo- |
+    curl -s -w ' (%{http_code})' -X POST -T - -H 'Content-Type: application/x-ndjson' \
+        -H "Authorization: Bearer $(token demo-client-4)" "$url" | tr -d '\n'
+echo
 printf '  %-70s -> ' "(no token)"
 curl -s -w ' (%{http_code})' -X POST -H 'Content-Type: application/json' \
     --data '{"type":"AppOpened","time":1}' "$url" | tr -d '\n'
@@ -94,7 +99,17 @@ for _ in $(seq 100); do
     [ "$n" -ge 5 ] && break
     sleep 0.1
 done
-kcat -b "$brokers" -t "$topic" -C -e -q -f '  %k  %s\n' 2>/dev/null
+kcat -b "$brokers" -t "$topic" -C -e -q -f '  %k  %s\n' 2>/dev/null | head -n 6 || true
+echo "  ... $(kcat -b "$brokers" -t "$topic" -C -e -q -f '.\n' 2>/dev/null | wc -l) records in all"
+
+echo
+echo "The last event Kafka acknowledged for demo-client-4 (GET on the ingest location):"
+for _ in $(seq 100); do
+    seen=$(curl -s -w '%{http_code}' -H "Authorization: Bearer $(token demo-client-4)" "$url")
+    [ "${seen: -3}" = 200 ] && break
+    sleep 0.1
+done
+echo "  ${seen%???}"
 
 cat <<INFO
 
@@ -102,6 +117,8 @@ Send one by hand (this token is valid for 24 hours, its sub is "me"):
   curl -i -X POST -H 'Content-Type: application/json' \\
        -H 'Authorization: Bearer $(token me)' \\
        --data '{"type":"AppOpened","time":'\$(date +%s%3N)'}' $url
+Its last event seen:
+  curl -H 'Authorization: Bearer $(token me)' $url
 More tokens: $bin/mcpu-token --key $work/demo.secret --alg HS256 --sub ID
 Watch the topic:
   kcat -b $brokers -t $topic -C -f '%k %s\\n'
