@@ -504,9 +504,49 @@ mcpu_ring_free(mcpu_ring_t *ring, int lane)
 uint64_t
 mcpu_ring_used(mcpu_ring_t *ring, int lane)
 {
+    uint64_t           head;
     mcpu_ring_lane_t  *l = &ring->lanes[lane];
 
-    return ck_pr_load_64(&l->p_tail) - ck_pr_load_64(&l->c_head);
+    /* c_head first: p_tail only grows past it, so a later read of p_tail is
+     * never behind it (the other order can wrap to 2^64 - n) */
+    head = ck_pr_load_64(&l->c_head);
+    ck_pr_fence_load();
+
+    return ck_pr_load_64(&l->p_tail) - head;
+}
+
+
+int
+mcpu_ring_peek_oldest(mcpu_ring_t *ring, int lane, void *buf, size_t size,
+    size_t *len)
+{
+    int                rc;
+    size_t             n;
+    uint64_t           head, cursor;
+    mcpu_ring_view_t   v;
+    mcpu_ring_lane_t  *l = &ring->lanes[lane];
+
+    head = ck_pr_load_64(&l->c_head);
+    cursor = head;
+
+    /* peek loads p_tail after c_head and fences before reading the bytes */
+    rc = mcpu_ring_peek(ring, lane, &cursor, &v);
+
+    if (rc == MCPU_RING_OK) {
+        n = v.value_len < size ? v.value_len : size;
+        memcpy(buf, v.value, n);
+        *len = n;
+    }
+
+    /* the bytes read above precede this load: with c_head unchanged, the
+     * producer had no license to overwrite them while they were read */
+    ck_pr_fence_load();
+
+    if (ck_pr_load_64(&l->c_head) != head) {
+        return MCPU_RING_BUSY;
+    }
+
+    return rc;
 }
 
 

@@ -115,6 +115,7 @@
 #define MCPU_RING_CORRUPT       -5
 #define MCPU_RING_NO_LANE       -6
 #define MCPU_RING_MISSING       -7
+#define MCPU_RING_BUSY          -8
 
 
 /*
@@ -154,7 +155,15 @@ typedef struct {
     uint8_t   pad2[MCPU_RING_HEADER_SIZE - 4 * MCPU_RING_CACHELINE];
 } mcpu_ring_header_t;
 
-#define MCPU_RING_CONSUMER_KAFKA_UP  0x1
+/*
+ * consumer_flags: written by the batcher only, with ck_pr_store_32 before
+ * the heartbeat (which is stored last, after a store fence), read by the
+ * status endpoint.  KAFKA_UP: Kafka acknowledges deliveries (or answered
+ * metadata before the first one).  KAFKA_UNKNOWN: nothing learned yet since
+ * the batcher started.  Neither: Kafka is unreachable.  Both: never.
+ */
+#define MCPU_RING_CONSUMER_KAFKA_UP       0x1
+#define MCPU_RING_CONSUMER_KAFKA_UNKNOWN  0x2
 
 
 /* One lane: three cache lines so producer and consumer never share one. */
@@ -359,7 +368,25 @@ void mcpu_ring_release(mcpu_ring_t *ring, int lane, uint64_t pos,
  */
 int mcpu_ring_check(mcpu_ring_t *ring, char *err, size_t err_size);
 
-/* Unread bytes in a lane (p_tail - c_head), for status and tests. */
+/* Unread bytes in a lane (p_tail - c_head), for status and tests.  From a
+ * process that is neither side, it may exceed lane_size by what the batcher
+ * released and the producer refilled while it was read. */
 uint64_t mcpu_ring_used(mcpu_ring_t *ring, int lane);
+
+/**
+ * @brief Copies the start of the oldest unreleased event record of a lane
+ *        (the first one at c_head, past a PAD) for a reader that is
+ *        neither the producer nor the consumer, such as the status page.
+ *        The copy is checked afterwards: it counts only if c_head did not
+ *        move meanwhile, since the producer overwrites only released bytes.
+ * @returns MCPU_RING_OK with min(size, value length) bytes of the record's
+ *          value in buf and that length in *len; MCPU_RING_EMPTY when the
+ *          lane has nothing unreleased; MCPU_RING_BUSY when the batcher
+ *          released the record while it was read (try again later);
+ *          MCPU_RING_CORRUPT when the bytes at c_head are not a record.
+ * @locality any process that maps the ring; read-only, wait-free.
+ */
+int mcpu_ring_peek_oldest(mcpu_ring_t *ring, int lane, void *buf,
+    size_t size, size_t *len);
 
 #endif /* MCPU_RING_H */

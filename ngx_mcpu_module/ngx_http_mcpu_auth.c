@@ -86,6 +86,10 @@ ngx_http_mcpu_auth(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx)
                                          &ctx->jwt);
 
     if (ctx->jwt_rc != MCPU_JWT_OK) {
+        ngx_http_mcpu_count(ngx_http_get_module_main_conf(r,
+                                                      ngx_http_mcpu_module),
+                            NGX_HTTP_MCPU_STAT_TOKEN + ctx->jwt_rc, 1);
+
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcpu: token refused, %s: %s",
                       mcpu_jwt_code(ctx->jwt_rc), ctx->jwt.detail);

@@ -71,6 +71,7 @@ ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
                                &res);
 
         if (ev == MCPU_EV_NO_MEMORY) {
+            ngx_http_mcpu_count(mmcf, NGX_HTTP_MCPU_STAT_EVENT + ev, 1);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -104,6 +105,7 @@ ngx_http_mcpu_batch(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx,
     }
 
     ngx_http_mcpu_ring_commit(mmcf, &txn);
+    ngx_http_mcpu_count(mmcf, NGX_HTTP_MCPU_STAT_ACCEPTED, tally.accepted);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "mcpu: batch of %ui events, %ui accepted", tally.processed,
@@ -247,6 +249,10 @@ ngx_http_mcpu_tally_refuse(ngx_http_request_t *r, ngx_http_mcpu_tally_t *t,
 {
     ngx_http_mcpu_refusal_t  *f;
 
+    /* each refused event of a batch or a stream, named or not */
+    ngx_http_mcpu_count(ngx_http_get_module_main_conf(r, ngx_http_mcpu_module),
+                        NGX_HTTP_MCPU_STAT_EVENT + ev, 1);
+
     t->refused_total++;
 
     if (t->stream && t->refused->nelts >= NGX_HTTP_MCPU_REFUSED_MAX) {
@@ -288,6 +294,10 @@ ngx_http_mcpu_tally_answer(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t                *b;
     ngx_uint_t                i;
     ngx_http_mcpu_refusal_t  *f;
+
+    if (code != NULL) {
+        ngx_http_mcpu_count_error(r, code);
+    }
 
     f = t->refused->elts;
     len = detail ? ngx_strlen(detail) : 0;

@@ -357,6 +357,8 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
                            ngx_http_mcpu_record_size, &out_len, &res);
 
     if (ev != MCPU_EV_OK) {
+        ngx_http_mcpu_count(mmcf, NGX_HTTP_MCPU_STAT_EVENT + ev, 1);
+
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcpu: event refused, %s: %s", mcpu_ev_code(ev),
                       res.detail);
@@ -375,6 +377,8 @@ ngx_http_mcpu_process(ngx_http_request_t *r)
     rc = ngx_http_mcpu_ring_enqueue(mmcf, &key, ngx_http_mcpu_record,
                                     out_len);
     if (rc == NGX_HTTP_MCPU_ACCEPTED) {
+        ngx_http_mcpu_count(mmcf, NGX_HTTP_MCPU_STAT_ACCEPTED, 1);
+
         return ngx_http_mcpu_send_json(r, NGX_HTTP_ACCEPTED,
                                        ngx_calloc_buf(r->pool));
     }
@@ -411,7 +415,11 @@ ngx_http_mcpu_ring_refusal(ngx_http_request_t *r, ngx_int_t rc)
 
     switch (rc) {
 
-    case NGX_HTTP_MCPU_TOO_BIG:
+    case NGX_HTTP_MCPU_TOO_BIG:     /* one event: a batch refuses it alone */
+        ngx_http_mcpu_count(ngx_http_get_module_main_conf(r,
+                                                      ngx_http_mcpu_module),
+                            NGX_HTTP_MCPU_STAT_EVENT + MCPU_EV_TOO_LARGE, 1);
+
         return ngx_http_mcpu_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                         "record_too_large", "the record "
                                         "exceeds the ring's max_record");
@@ -631,6 +639,8 @@ ngx_http_mcpu_send_error(ngx_http_request_t *r, ngx_uint_t status,
     size_t      size, len;
     ngx_buf_t  *b;
 
+    ngx_http_mcpu_count_error(r, code);
+
     len = ngx_strlen(detail);
 
     /* detail may quote client input: escape it; code is ours */
@@ -689,7 +699,7 @@ ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* value NULL: Retry-After from mcpu_retry_after */
+/* value NULL: Retry-After from mcpu_retry_after (or the drain rate) */
 ngx_int_t
 ngx_http_mcpu_add_header(ngx_http_request_t *r, const char *name,
     u_char *value, size_t len)
@@ -710,7 +720,13 @@ ngx_http_mcpu_add_header(ngx_http_request_t *r, const char *name,
             return NGX_ERROR;
         }
 
-        len = ngx_sprintf(value, "%T", mlcf->retry_after) - value;
+        len = ngx_sprintf(value, "%T", mlcf->retry_after
+                                       ? mlcf->retry_after
+                                       : ngx_http_mcpu_ring_retry_after(
+                                             ngx_http_get_module_main_conf(r,
+                                                 ngx_http_mcpu_module),
+                                             mlcf->retry_after_max))
+              - value;
     }
 
     h->hash = 1;

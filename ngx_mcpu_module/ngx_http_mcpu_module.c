@@ -18,9 +18,17 @@ static char *ngx_http_mcpu_ring(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcpu_ingest(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcpu_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_mcpu_stats_zone(ngx_conf_t *cf,
+    ngx_http_mcpu_main_conf_t *mmcf);
+static ngx_int_t ngx_http_mcpu_stats_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 static char *ngx_http_mcpu_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcpu_type_allow(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcpu_retry_after(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_mcpu_init_process(ngx_cycle_t *cycle);
 static void ngx_http_mcpu_exit_process(ngx_cycle_t *cycle);
@@ -51,6 +59,13 @@ static ngx_command_t  ngx_http_mcpu_commands[] = {
       0,
       NULL },
 
+    { ngx_string("mcpu_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcpu_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mcpu_node"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -66,10 +81,10 @@ static ngx_command_t  ngx_http_mcpu_commands[] = {
       NULL },
 
     { ngx_string("mcpu_retry_after"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_mcpu_retry_after,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_mcpu_loc_conf_t, retry_after),
+      0,
       NULL },
 
     { ngx_string("mcpu_ring_full_log_level"),
@@ -210,6 +225,8 @@ ngx_http_mcpu_create_main_conf(ngx_conf_t *cf)
      *     mmcf->geometry = { 0, 0, 0 };
      *     mmcf->ring = { NULL, ... };
      *     mmcf->ingest_used = 0;
+     *     mmcf->status_used = 0;
+     *     mmcf->stats = NULL;
      */
 
     mmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcpu_main_conf_t));
@@ -278,6 +295,7 @@ ngx_http_mcpu_create_loc_conf(ngx_conf_t *cf)
     mlcf->ingest = NGX_CONF_UNSET;
     mlcf->max_body_size = NGX_CONF_UNSET_SIZE;
     mlcf->retry_after = NGX_CONF_UNSET;
+    mlcf->retry_after_max = NGX_CONF_UNSET;
     mlcf->stream_ring_wait = NGX_CONF_UNSET_MSEC;
     mlcf->ring_full_log_level = NGX_CONF_UNSET_UINT;
     mlcf->jwt = NGX_CONF_UNSET;
@@ -300,7 +318,9 @@ ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->node, prev->node, "");
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               64 * 1024);
-    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
+    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 0);
+    ngx_conf_merge_sec_value(conf->retry_after_max, prev->retry_after_max,
+                             60);
     ngx_conf_merge_msec_value(conf->stream_ring_wait, prev->stream_ring_wait,
                               30000);
     ngx_conf_merge_uint_value(conf->ring_full_log_level,
@@ -332,6 +352,68 @@ ngx_http_mcpu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return ngx_http_mcpu_jwt_merge(cf, prev, conf);
+}
+
+
+/*
+ * mcpu_retry_after auto [max=TIME] | TIME;
+ */
+static char *
+ngx_http_mcpu_retry_after(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcpu_loc_conf_t *mlcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value, s;
+
+    if (mlcf->retry_after != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "auto") != 0) {
+        if (cf->args->nelts > 2) {
+            return "takes max= only with \"auto\"";
+        }
+
+        t = ngx_parse_time(&value[1], 1);
+        if (t == (time_t) NGX_ERROR || t == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid retry time \"%V\": a time of 1s or "
+                               "more, or \"auto\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        mlcf->retry_after = t;
+        return NGX_CONF_OK;
+    }
+
+    mlcf->retry_after = 0;
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value[2].data, "max=", 4) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = value[2].data + 4;
+    s.len = value[2].len - 4;
+
+    t = ngx_parse_time(&s, 1);
+    if (t == (time_t) NGX_ERROR || t == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid max retry time \"%V\"", &s);
+        return NGX_CONF_ERROR;
+    }
+
+    mlcf->retry_after_max = t;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -444,6 +526,95 @@ ngx_http_mcpu_ingest(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_mcpu_ingest_handler;
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcpu_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_mcpu_status_handler) {
+        return "is duplicate";
+    }
+
+    clcf->handler = ngx_http_mcpu_status_handler;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcpu_module);
+    mmcf->status_used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The counters of mcpu_status live in a zone of fixed name, size and tag,
+ * so a reload finds the same zone and they go on (a binary upgrade or a
+ * restart starts them from 0, as Prometheus expects of a counter).
+ */
+static ngx_int_t
+ngx_http_mcpu_stats_zone(ngx_conf_t *cf, ngx_http_mcpu_main_conf_t *mmcf)
+{
+    size_t           size;
+    ngx_shm_zone_t  *shm_zone;
+
+    static ngx_str_t  name = ngx_string("mcpu_status");
+
+    /* the slab pool's own pages, and the counters' */
+    size = 8 * ngx_pagesize
+           + ngx_align(NGX_HTTP_MCPU_STAT_N * sizeof(ngx_http_mcpu_stat_t),
+                       ngx_pagesize);
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_mcpu_module);
+    if (shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm_zone->init = ngx_http_mcpu_stats_init_zone;
+    shm_zone->data = mmcf;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcpu_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_mcpu_main_conf_t  *omcf = data;
+
+    ngx_slab_pool_t            *shpool;
+    ngx_http_mcpu_main_conf_t  *mmcf;
+
+    mmcf = shm_zone->data;
+
+    /* a reload: the previous cycle's zone, counters and all */
+    if (omcf != NULL) {
+        mmcf->stats = omcf->stats;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        mmcf->stats = shpool->data;
+        return NGX_OK;
+    }
+
+    mmcf->stats = ngx_slab_calloc(shpool, NGX_HTTP_MCPU_STAT_N
+                                          * sizeof(ngx_http_mcpu_stat_t));
+    if (mmcf->stats == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "mcpu_status: no room for %d counters in zone \"%V\"",
+                      NGX_HTTP_MCPU_STAT_N, &shm_zone->shm.name);
+        return NGX_ERROR;
+    }
+
+    shpool->data = mmcf->stats;
+
+    return NGX_OK;
 }
 
 
@@ -561,14 +732,19 @@ ngx_http_mcpu_postconfiguration(ngx_conf_t *cf)
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcpu_module);
 
     if (mmcf->ring_path.data == NULL) {
-        if (mmcf->ingest_used) {
+        if (mmcf->ingest_used || mmcf->status_used) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"mcpu_ingest\" needs \"mcpu_ring\" in the "
-                               "http block");
+                               "\"%s\" needs \"mcpu_ring\" in the http block",
+                               mmcf->ingest_used ? "mcpu_ingest"
+                                                 : "mcpu_status");
             return NGX_ERROR;
         }
 
         return NGX_OK;
+    }
+
+    if (ngx_http_mcpu_stats_zone(cf, mmcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return ngx_http_mcpu_ring_open(cf, mmcf);

@@ -30,11 +30,40 @@
 #define NGX_HTTP_MCPU_JWT_CACHE_DEFAULT    1024
 #define NGX_HTTP_MCPU_JWT_CACHE_MAX_TOKEN  2048
 
+/*
+ * mcpu_status: the module's host-wide counters, one slot each in the
+ * "mcpu_status" shared zone, which a reload finds again (same name, size
+ * and tag).  A slot is a 128-byte line of its own, as stub_status's: the
+ * workers add to them at once.
+ */
+#define NGX_HTTP_MCPU_STAT_ACCEPTED   0                 /* events in the ring */
+#define NGX_HTTP_MCPU_STAT_EVENT      1                 /* + mcpu_ev_rc_t */
+#define NGX_HTTP_MCPU_STAT_ERROR      (NGX_HTTP_MCPU_STAT_EVENT + MCPU_EV_LAST)
+                                                        /* + error index */
+#define NGX_HTTP_MCPU_STAT_TOKEN      (NGX_HTTP_MCPU_STAT_ERROR               \
+                                       + NGX_HTTP_MCPU_ERRORS)
+                                                        /* + mcpu_jwt_rc_t */
+#define NGX_HTTP_MCPU_STAT_SEEN_FOUND (NGX_HTTP_MCPU_STAT_TOKEN + MCPU_JWT_LAST)
+#define NGX_HTTP_MCPU_STAT_N          (NGX_HTTP_MCPU_STAT_SEEN_FOUND + 1)
+
+/* the "error" codes of the module's answers: mcpu_ev_code()'s by their
+ * mcpu_ev_rc_t, then the module's own (ngx_http_mcpu_status.c) */
+#define NGX_HTTP_MCPU_ERRORS          (MCPU_EV_LAST + 16)
+
+#define NGX_HTTP_MCPU_STAT_LINE       128
+
 /* outcomes of ngx_http_mcpu_auth() */
 #define NGX_HTTP_MCPU_AUTH_OFF       0    /* the location verifies nothing */
 #define NGX_HTTP_MCPU_AUTH_OK        1
 #define NGX_HTTP_MCPU_AUTH_MISSING   2    /* no Bearer token */
 #define NGX_HTTP_MCPU_AUTH_INVALID   3    /* see ctx->jwt_rc */
+
+
+typedef struct {
+    ngx_atomic_t           value;
+    u_char                 pad[NGX_HTTP_MCPU_STAT_LINE
+                               - sizeof(ngx_atomic_t)];
+} ngx_http_mcpu_stat_t;
 
 
 typedef struct {
@@ -45,14 +74,33 @@ typedef struct {
     ngx_uint_t             jwt_cache;     /* entries per worker; 0: off */
     ngx_str_t              seen_path;     /* mcpu_last_seen; default:
                                              ring_path + ".seen" */
+    ngx_flag_t             status_used;   /* some location has mcpu_status */
+    ngx_http_mcpu_stat_t  *stats;         /* NGX_HTTP_MCPU_STAT_N slots in
+                                             the "mcpu_status" zone; NULL
+                                             without mcpu_ring */
 } ngx_http_mcpu_main_conf_t;
+
+
+/*
+ * Adds n to a counter: one atomic add, no lock, no syscall, no allocation.
+ * @locality nginx worker
+ */
+static ngx_inline void
+ngx_http_mcpu_count(ngx_http_mcpu_main_conf_t *mmcf, ngx_uint_t slot,
+    ngx_atomic_int_t n)
+{
+    if (mmcf->stats != NULL) {
+        (void) ngx_atomic_fetch_add(&mmcf->stats[slot].value, n);
+    }
+}
 
 
 typedef struct {
     ngx_flag_t             ingest;
     ngx_str_t              node;
     size_t                 max_body_size;
-    time_t                 retry_after;
+    time_t                 retry_after;   /* 0: auto, from the drain rate */
+    time_t                 retry_after_max;
     ngx_msec_t             stream_ring_wait;
     ngx_uint_t             ring_full_log_level;
     size_t                 max_decompressed;
@@ -151,6 +199,13 @@ ngx_int_t ngx_http_mcpu_ring_append(ngx_http_mcpu_main_conf_t *mmcf,
     mcpu_ring_txn_t *txn, ngx_str_t *key, u_char *value, size_t len);
 void ngx_http_mcpu_ring_commit(ngx_http_mcpu_main_conf_t *mmcf,
     mcpu_ring_txn_t *txn);
+void ngx_http_mcpu_batcher_state(mcpu_ring_header_t *hdr, int64_t now_ms,
+    ngx_int_t *up, ngx_int_t *kafka, int64_t *age_ms);
+time_t ngx_http_mcpu_ring_retry_after(ngx_http_mcpu_main_conf_t *mmcf,
+    time_t max);
+
+/* a batcher whose heartbeat is older is not up (it beats every 100 ms) */
+#define NGX_HTTP_MCPU_BATCHER_STALE   10000      /* ms */
 
 /* ngx_http_mcpu_batch.c */
 ngx_int_t ngx_http_mcpu_batch(ngx_http_request_t *r,
@@ -182,5 +237,9 @@ void ngx_http_mcpu_seen_exit_worker(ngx_cycle_t *cycle,
 /* ngx_http_mcpu_stream.c: a streamed NDJSON body */
 ngx_int_t ngx_http_mcpu_stream_start(ngx_http_request_t *r,
     ngx_http_mcpu_ctx_t *ctx);
+
+/* ngx_http_mcpu_status.c: mcpu_status, the Prometheus page */
+ngx_int_t ngx_http_mcpu_status_handler(ngx_http_request_t *r);
+void ngx_http_mcpu_count_error(ngx_http_request_t *r, const char *code);
 
 #endif /* NGX_HTTP_MCPU_MODULE_H */

@@ -6,6 +6,8 @@
 
 #include "ngx_http_mcpu_module.h"
 
+#include <ck_pr.h>
+
 
 static void ngx_http_mcpu_ring_cleanup(void *data);
 static int ngx_http_mcpu_ring_alive(uint32_t pid);
@@ -13,6 +15,20 @@ static int ngx_http_mcpu_ring_alive(uint32_t pid);
 
 /* this worker's lane; -1 until claimed */
 static int  ngx_http_mcpu_lane = -1;
+
+/*
+ * How fast the batcher drains this worker's lane, measured between two
+ * refusals at least NGX_HTTP_MCPU_DRAIN_WINDOW apart (only a full lane
+ * needs to know): the release point then and now.
+ */
+#define NGX_HTTP_MCPU_DRAIN_WINDOW  1000      /* ms */
+#define NGX_HTTP_MCPU_DRAIN_STALE   10000     /* ms: an old sample is no rate */
+
+static uint64_t    ngx_http_mcpu_drain_head;
+static ngx_msec_t  ngx_http_mcpu_drain_ms;
+static ngx_uint_t  ngx_http_mcpu_drain_sampled;
+static uint64_t    ngx_http_mcpu_drain_rate;     /* bytes/s */
+static ngx_uint_t  ngx_http_mcpu_drain_known;
 
 
 ngx_int_t
@@ -160,4 +176,97 @@ ngx_http_mcpu_ring_commit(ngx_http_mcpu_main_conf_t *mmcf,
     mcpu_ring_txn_t *txn)
 {
     mcpu_ring_commit(&mmcf->ring, txn);
+}
+
+
+/*
+ * Whether a batcher is attached (its heartbeat, stored last after a fence,
+ * is fresh) and whether it reaches Kafka: 1, 0, or -1 when it does not know
+ * yet or no batcher is up.
+ */
+void
+ngx_http_mcpu_batcher_state(mcpu_ring_header_t *hdr, int64_t now_ms,
+    ngx_int_t *up, ngx_int_t *kafka, int64_t *age_ms)
+{
+    uint32_t  pid, flags;
+    uint64_t  beat;
+
+    beat = ck_pr_load_64(&hdr->consumer_heartbeat_ms);
+    ck_pr_fence_load();
+
+    pid = ck_pr_load_32(&hdr->consumer_pid);
+    flags = ck_pr_load_32(&hdr->consumer_flags);
+
+    /* two clocks (the batcher's, nginx's cached one): never below 0 */
+    *age_ms = (beat == 0) ? -1 : ngx_max(now_ms - (int64_t) beat, 0);
+
+    *up = (pid != 0 && *age_ms >= 0
+           && *age_ms < NGX_HTTP_MCPU_BATCHER_STALE);
+
+    if (!*up || (flags & MCPU_RING_CONSUMER_KAFKA_UNKNOWN)) {
+        *kafka = -1;
+
+    } else {
+        *kafka = (flags & MCPU_RING_CONSUMER_KAFKA_UP) ? 1 : 0;
+    }
+}
+
+
+/*
+ * The Retry-After of a 503 for a full lane: the time the batcher needs, at
+ * the rate it drained this lane lately, to free half of it, so that clients
+ * come back when there is room rather than all at once into a full lane.
+ * max when nothing drains it (no batcher, Kafka unreachable); 1 s while the
+ * rate is being measured.
+ */
+time_t
+ngx_http_mcpu_ring_retry_after(ngx_http_mcpu_main_conf_t *mmcf, time_t max)
+{
+    int64_t      age;
+    uint64_t     head, wait;
+    ngx_int_t    up, kafka;
+    ngx_msec_t   now, elapsed;
+    ngx_time_t  *tp;
+
+    if (ngx_http_mcpu_lane < 0 || mmcf->ring.hdr == NULL) {
+        return max;
+    }
+
+    now = ngx_current_msec;
+    head = ck_pr_load_64(&mmcf->ring.lanes[ngx_http_mcpu_lane].c_head);
+    elapsed = now - ngx_http_mcpu_drain_ms;
+
+    if (!ngx_http_mcpu_drain_sampled || elapsed > NGX_HTTP_MCPU_DRAIN_STALE) {
+        ngx_http_mcpu_drain_known = 0;
+        ngx_http_mcpu_drain_sampled = 1;
+        ngx_http_mcpu_drain_head = head;
+        ngx_http_mcpu_drain_ms = now;
+
+    } else if (elapsed >= NGX_HTTP_MCPU_DRAIN_WINDOW) {
+        ngx_http_mcpu_drain_rate = (head - ngx_http_mcpu_drain_head) * 1000
+                                   / elapsed;
+        ngx_http_mcpu_drain_known = 1;
+        ngx_http_mcpu_drain_head = head;
+        ngx_http_mcpu_drain_ms = now;
+    }
+
+    tp = ngx_timeofday();
+    ngx_http_mcpu_batcher_state(mmcf->ring.hdr,
+                                (int64_t) tp->sec * 1000 + tp->msec,
+                                &up, &kafka, &age);
+
+    if (!up || kafka == 0
+        || (ngx_http_mcpu_drain_known && ngx_http_mcpu_drain_rate == 0))
+    {
+        return max;
+    }
+
+    if (!ngx_http_mcpu_drain_known) {
+        return 1;
+    }
+
+    wait = (mmcf->ring.lane_size / 2 + ngx_http_mcpu_drain_rate - 1)
+           / ngx_http_mcpu_drain_rate;
+
+    return wait < 1 ? 1 : wait > (uint64_t) max ? max : (time_t) wait;
 }

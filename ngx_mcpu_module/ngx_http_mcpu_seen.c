@@ -299,6 +299,9 @@ ngx_http_mcpu_seen_answer(ngx_http_request_t *r, mcpu_seen_entry_t *e)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_http_mcpu_count(ngx_http_get_module_main_conf(r, ngx_http_mcpu_module),
+                        NGX_HTTP_MCPU_STAT_SEEN_FOUND, 1);
+
     return ngx_http_mcpu_send_json(r, NGX_HTTP_OK, b);
 }
 
@@ -306,7 +309,10 @@ ngx_http_mcpu_seen_answer(ngx_http_request_t *r, mcpu_seen_entry_t *e)
 static ngx_int_t
 ngx_http_mcpu_seen_unavailable(ngx_http_request_t *r, const char *detail)
 {
-    if (ngx_http_mcpu_add_header(r, "Retry-After", NULL, 0) != NGX_OK) {
+    /* a batcher starting, a slot being written: a matter of a second */
+    if (ngx_http_mcpu_add_header(r, "Retry-After", (u_char *) "1", 1)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

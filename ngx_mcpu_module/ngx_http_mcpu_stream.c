@@ -650,6 +650,7 @@ ngx_http_mcpu_stream_event(ngx_http_request_t *r, ngx_http_mcpu_stream_t *st,
                            out_size, &out_len, &res);
 
     if (ev == MCPU_EV_NO_MEMORY) {
+        ngx_http_mcpu_count(mmcf, NGX_HTTP_MCPU_STAT_EVENT + ev, 1);
         return NGX_ERROR;
     }
 
@@ -769,6 +770,7 @@ ngx_http_mcpu_stream_commit(ngx_http_request_t *r, ngx_http_mcpu_stream_t *st)
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcpu_module);
 
     ngx_http_mcpu_ring_commit(mmcf, &st->txn);
+    ngx_http_mcpu_count(mmcf, NGX_HTTP_MCPU_STAT_ACCEPTED, st->txn.records);
     st->txn_open = 0;
 }
 

@@ -96,7 +96,7 @@ Client-Id: c-1
 
 === TEST 8: a batch the lane cannot take whole gets 503 and enqueues none of it
 --- config
-    location = /event { mcpu_ingest; mcpu_max_body_size 1m; }
+    location = /event { mcpu_ingest; mcpu_max_body_size 1m; mcpu_retry_after 1s; }
 --- request eval
 "POST /event\n[" . CORE::join(',', map { main::ev("big$_", ',"pad":[' . CORE::join(',', ('"' . ('x' x 4000) . '"') x 3) . ']') } 1 .. 10) . "]"
 --- error_code: 503

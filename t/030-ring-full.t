@@ -78,3 +78,33 @@ mcpu: ring lane full, event refused with 503
 --- error_code: 413
 --- response_body
 {"error":"record_too_large","detail":"the record would exceed 1024 bytes"}
+
+
+
+=== TEST 3: with no batcher draining the lane, the automatic Retry-After is its maximum
+--- http_config
+    mcpu_ring $TEST_NGINX_SERVER_ROOT/logs/ring size=256k lanes=4 max_record=32k;
+--- config
+    location = /event { mcpu_ingest; mcpu_retry_after auto max=15s; }
+--- init
+for (1 .. 3) {
+    my $status = main::post_event(20000);
+    die "filling the lane: got $status instead of 202\n" unless $status == 202;
+}
+--- request eval
+"POST /event\n" . main::big_event(20000)
+--- error_code: 503
+--- response_headers
+Retry-After: 15
+
+
+
+=== TEST 4: max= goes with auto only, and a retry time is at least 1s
+--- http_config
+    mcpu_ring $TEST_NGINX_SERVER_ROOT/logs/ring size=256k lanes=4;
+--- config
+    location = /a { mcpu_ingest; mcpu_retry_after 5s max=10s; }
+--- must_die
+--- error_log
+"mcpu_retry_after" directive takes max= only with "auto"
+

@@ -3619,6 +3619,274 @@ test_ring_txn_killed_before_counting_repairs_seq_by_the_commit(
 }
 
 
+/* ---- mcpu_ring_peek_oldest: the status page's read of the oldest record */
+
+static void
+test_ring_peek_oldest_copies_the_record_at_the_release_point(
+    const char *dir)
+{
+    int                   lane;
+    char                  path[4096], buf[64];
+    size_t                len;
+    uint64_t              cursor;
+    mcpu_ring_t           ring;
+    mcpu_ring_view_t      v;
+    mcpu_ring_rec_t      *rec;
+    mcpu_ring_geometry_t  one = { 64 * KB, 1, 1024 };
+
+    path_in(path, sizeof(path), dir, "ring");
+    if (!ring_create(&ring, path, &one)) {
+        return;
+    }
+
+    lane = mcpu_ring_claim(&ring, 1001, txn_nobody_alive);
+    len = 99;
+
+    CHECK_EQ_INT(mcpu_ring_peek_oldest(&ring, lane, buf, sizeof(buf), &len),
+                 MCPU_RING_EMPTY);
+    CHECK_EQ_U64(len, 99);
+
+    CHECK_EQ_INT(mcpu_ring_produce(&ring, lane, "k", 1, "first", 5),
+                 MCPU_RING_OK);
+    CHECK_EQ_INT(mcpu_ring_produce(&ring, lane, "k", 1, "second", 6),
+                 MCPU_RING_OK);
+
+    /* the oldest, whole; then only what fits */
+    if (CHECK_EQ_INT(mcpu_ring_peek_oldest(&ring, lane, buf, sizeof(buf),
+                                           &len), MCPU_RING_OK))
+    {
+        CHECK_EQ_U64(len, 5);
+        CHECK_MEM_EQ(buf, "first", 5);
+    }
+
+    if (CHECK_EQ_INT(mcpu_ring_peek_oldest(&ring, lane, buf, 3, &len),
+                     MCPU_RING_OK))
+    {
+        CHECK_EQ_U64(len, 3);
+        CHECK_MEM_EQ(buf, "fir", 3);
+    }
+
+    /* read-only: the consumer still finds both */
+    cursor = ring.lanes[lane].c_head;
+    CHECK_EQ_INT(mcpu_ring_peek(&ring, lane, &cursor, &v), MCPU_RING_OK);
+    mcpu_ring_release(&ring, lane, cursor, 1);
+
+    if (CHECK_EQ_INT(mcpu_ring_peek_oldest(&ring, lane, buf, sizeof(buf),
+                                           &len), MCPU_RING_OK))
+    {
+        CHECK_EQ_U64(len, 6);
+        CHECK_MEM_EQ(buf, "second", 6);
+    }
+
+    CHECK_EQ_INT(mcpu_ring_peek(&ring, lane, &cursor, &v), MCPU_RING_OK);
+    mcpu_ring_release(&ring, lane, cursor, 1);
+
+    CHECK_EQ_INT(mcpu_ring_peek_oldest(&ring, lane, buf, sizeof(buf), &len),
+                 MCPU_RING_EMPTY);
+
+    /* up to 100 bytes before the lane's end, released: the next record
+     * goes after a PAD, which is at c_head now */
+    while (ring.lane_size - (ring.lanes[lane].p_tail & ring.mask) > 100) {
+        CHECK_EQ_INT(mcpu_ring_produce(&ring, lane, "k", 1, "x", 1),
+                     MCPU_RING_OK);
+        CHECK_EQ_INT(mcpu_ring_peek(&ring, lane, &cursor, &v), MCPU_RING_OK);
+        mcpu_ring_release(&ring, lane, cursor, 1);
+    }
+
+    CHECK_EQ_INT(mcpu_ring_produce(&ring, lane, "k", 1,
+                                   "after the pad: 0123456789012345678901234"
+                                   "5678901234567890123456789012345678901234"
+                                   "567890", 106), MCPU_RING_OK);
+    CHECK_EQ_INT(rec_at(&ring, lane, ring.lanes[lane].c_head)->type,
+                 MCPU_RING_REC_PAD);
+
+    if (CHECK_EQ_INT(mcpu_ring_peek_oldest(&ring, lane, buf, 13, &len),
+                     MCPU_RING_OK))
+    {
+        CHECK_EQ_U64(len, 13);
+        CHECK_MEM_EQ(buf, "after the pad", 13);
+    }
+
+    /* bytes at c_head that are no record */
+    rec = rec_at(&ring, lane, ring.lanes[lane].c_head);
+    rec->check ^= 1;
+    CHECK_EQ_INT(mcpu_ring_peek_oldest(&ring, lane, buf, sizeof(buf), &len),
+                 MCPU_RING_CORRUPT);
+    rec->check ^= 1;
+
+    mcpu_ring_close(&ring);
+}
+
+
+/* record n of peek_oldest's race: an 8-byte id, then fill()ed bytes */
+static size_t
+oldest_len(uint64_t id)
+{
+    return 8 + (size_t) (mix64(id) % 900);
+}
+
+
+typedef struct {
+    const char  *path;
+    uint64_t     count;
+    int          go;
+    int          go_w;
+} oldest_race_t;
+
+
+/* producer and consumer of the only lane at once, as fast as they go */
+static int
+child_produce_and_release(void *arg)
+{
+    int                lane, rc;
+    char               err[1024];
+    size_t             n;
+    uint64_t           id, cursor, unreleased;
+    mcpu_ring_t        ring;
+    oldest_race_t     *a = arg;
+    mcpu_ring_view_t   v;
+    unsigned char      buf[1024];
+
+    if (mcpu_ring_open(&ring, a->path, NULL, 0, 0, err, sizeof(err))
+        != MCPU_RING_OK)
+    {
+        return child_fail("%s", err);
+    }
+
+    close(a->go_w);
+    wait_eof(a->go);
+
+    lane = mcpu_ring_claim(&ring, (uint32_t) getpid(), alive);
+    if (lane < 0) {
+        return child_fail("mcpu_ring_claim: %d", lane);
+    }
+
+    cursor = ring.lanes[lane].c_head;
+    unreleased = 0;
+
+    for (id = 0; id < a->count; id++) {
+        n = oldest_len(id);
+        memcpy(buf, &id, 8);
+        fill(buf + 8, n - 8, value_seed(id));
+
+        while ((rc = mcpu_ring_produce(&ring, lane, "k", 1, buf, n))
+               == MCPU_RING_FULL)
+        {
+            /* release a few, so c_head moves under the reader */
+            while (unreleased < 4
+                   && mcpu_ring_peek(&ring, lane, &cursor, &v)
+                      == MCPU_RING_OK)
+            {
+                unreleased++;
+            }
+
+            mcpu_ring_release(&ring, lane, cursor, unreleased);
+            unreleased = 0;
+        }
+
+        if (rc != MCPU_RING_OK) {
+            return child_fail("produce %" PRIu64 ": %d", id, rc);
+        }
+    }
+
+    /* the records still unreleased stay: the lane's oldest is known */
+    mcpu_ring_close(&ring);
+    return 0;
+}
+
+
+/*
+ * A reader racing the producer and the consumer of a lane gets either a
+ * whole record (every byte as written, the oldest never older than one
+ * seen before) or MCPU_RING_BUSY: never bytes the producer was rewriting.
+ */
+static void
+test_ring_peek_oldest_never_returns_a_torn_record(const char *dir)
+{
+    int                   rc, go[2];
+    char                  path[4096];
+    pid_t                 pid;
+    size_t                len;
+    uint64_t              id, last, ok, busy, head;
+    mcpu_ring_t           ring;
+    oldest_race_t         a;
+    unsigned char         buf[1024];
+    mcpu_ring_geometry_t  one = { 64 * KB, 1, 2048 };
+
+    path_in(path, sizeof(path), dir, "ring");
+    if (!ring_create(&ring, path, &one) || !CHECK(pipe(go) == 0)) {
+        return;
+    }
+
+    a.path = path;
+    a.count = mcpu_test_scaled(3000000);
+    a.go = go[0];
+    a.go_w = go[1];
+
+    pid = spawn(child_produce_and_release, &a);
+    close(go[0]);
+    close(go[1]);
+
+    last = 0;
+    ok = 0;
+    busy = 0;
+
+    for ( ;; ) {
+        rc = mcpu_ring_peek_oldest(&ring, 0, buf, sizeof(buf), &len);
+
+        if (rc == MCPU_RING_OK) {
+            memcpy(&id, buf, 8);
+            if (!CHECK(len >= 8 && len == oldest_len(id))
+                || !CHECK_EQ_U64(mismatch(buf + 8, len - 8, value_seed(id)),
+                                 len - 8)
+                || !CHECK(id >= last))
+            {
+                printf("#   record %" PRIu64 " after %" PRIu64 ", %zu bytes\n",
+                       id, last, len);
+                break;
+            }
+
+            last = id;
+            ok++;
+
+        } else if (rc == MCPU_RING_BUSY) {
+            busy++;
+
+        } else if (!CHECK(rc == MCPU_RING_EMPTY)) {
+            printf("#   peek_oldest: %d\n", rc);
+            break;
+        }
+
+        /* rarely: a syscall per peek would leave the race little room */
+        if ((ok + busy) % 4096 == 0 && waitpid(pid, NULL, WNOHANG) == pid) {
+            pid = 0;
+            break;
+        }
+    }
+
+    if (pid != 0) {
+        kill(pid, SIGKILL);
+        reap(pid);
+    }
+
+    printf("# %" PRIu64 " whole records, %" PRIu64 " busy\n", ok, busy);
+
+    /* at rest: the record at c_head, whole */
+    head = ring.lanes[0].c_head;
+    if (CHECK_EQ_INT(mcpu_ring_peek_oldest(&ring, 0, buf, sizeof(buf), &len),
+                     MCPU_RING_OK))
+    {
+        memcpy(&id, buf, 8);
+        CHECK_EQ_U64(len, oldest_len(id));
+        CHECK_EQ_U64(mismatch(buf + 8, len - 8, value_seed(id)), len - 8);
+        CHECK(id >= last);
+        CHECK_EQ_U64(ring.lanes[0].c_head, head);
+    }
+
+    mcpu_ring_close(&ring);
+}
+
+
 TEST_LIST = {
     { "test_ring_created_file_attaches_with_same_geometry",
       test_ring_created_file_attaches_with_same_geometry },
@@ -3680,6 +3948,10 @@ TEST_LIST = {
       test_ring_txn_that_does_not_fit_publishes_none },
     { "test_ring_txn_killed_before_counting_repairs_seq_by_the_commit",
       test_ring_txn_killed_before_counting_repairs_seq_by_the_commit },
+    { "test_ring_peek_oldest_copies_the_record_at_the_release_point",
+      test_ring_peek_oldest_copies_the_record_at_the_release_point },
+    { "test_ring_peek_oldest_never_returns_a_torn_record",
+      test_ring_peek_oldest_never_returns_a_torn_record },
     { NULL, NULL }
 };
 
