@@ -18,11 +18,11 @@ static int  ngx_http_mcpu_lane = -1;
 
 /*
  * How fast the batcher drains this worker's lane, measured between two
- * refusals at least NGX_HTTP_MCPU_DRAIN_WINDOW apart (only a full lane
- * needs to know): the release point then and now.
+ * refusals (only a full lane needs to know): the release point then and
+ * now.
  */
 #define NGX_HTTP_MCPU_DRAIN_WINDOW  1000      /* ms */
-#define NGX_HTTP_MCPU_DRAIN_STALE   10000     /* ms: an old sample is no rate */
+#define NGX_HTTP_MCPU_DRAIN_IDLE    10000     /* ms without a release: 0 */
 
 static uint64_t    ngx_http_mcpu_drain_head;
 static ngx_msec_t  ngx_http_mcpu_drain_ms;
@@ -223,7 +223,7 @@ time_t
 ngx_http_mcpu_ring_retry_after(ngx_http_mcpu_main_conf_t *mmcf, time_t max)
 {
     int64_t      age;
-    uint64_t     head, wait;
+    uint64_t     head, wait, rate;
     ngx_int_t    up, kafka;
     ngx_msec_t   now, elapsed;
     ngx_time_t  *tp;
@@ -236,15 +236,26 @@ ngx_http_mcpu_ring_retry_after(ngx_http_mcpu_main_conf_t *mmcf, time_t max)
     head = ck_pr_load_64(&mmcf->ring.lanes[ngx_http_mcpu_lane].c_head);
     elapsed = now - ngx_http_mcpu_drain_ms;
 
-    if (!ngx_http_mcpu_drain_sampled || elapsed > NGX_HTTP_MCPU_DRAIN_STALE) {
-        ngx_http_mcpu_drain_known = 0;
+    /*
+     * Kafka acknowledges in bursts (a produce round trip each), so a window
+     * without a release says nothing until it is long: the rate is taken
+     * over at least a second with a release in it, or over ten without.
+     */
+    if (!ngx_http_mcpu_drain_sampled) {
         ngx_http_mcpu_drain_sampled = 1;
         ngx_http_mcpu_drain_head = head;
         ngx_http_mcpu_drain_ms = now;
 
-    } else if (elapsed >= NGX_HTTP_MCPU_DRAIN_WINDOW) {
-        ngx_http_mcpu_drain_rate = (head - ngx_http_mcpu_drain_head) * 1000
-                                   / elapsed;
+    } else if ((elapsed >= NGX_HTTP_MCPU_DRAIN_WINDOW
+                && head != ngx_http_mcpu_drain_head)
+               || elapsed >= NGX_HTTP_MCPU_DRAIN_IDLE)
+    {
+        rate = (head - ngx_http_mcpu_drain_head) * 1000 / elapsed;
+
+        /* half the last window, half the ones before: bursts even out */
+        ngx_http_mcpu_drain_rate = ngx_http_mcpu_drain_known
+                                   ? (ngx_http_mcpu_drain_rate + rate) / 2
+                                   : rate;
         ngx_http_mcpu_drain_known = 1;
         ngx_http_mcpu_drain_head = head;
         ngx_http_mcpu_drain_ms = now;
