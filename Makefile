@@ -101,6 +101,31 @@ fuzz: $(BUILD)/fuzz_event
 	    -artifact_prefix=$(BUILD)/fuzz-artifacts/ \
 	    $(BUILD)/fuzz-corpus fuzz/corpus/event
 
+# The unit tests and the t/ suite once more with AddressSanitizer and
+# UndefinedBehaviorSanitizer (scripts/test-sanitize.sh, part of make test),
+# all built into $(BUILD)/asan: the test binaries by the rules above with
+# the sanitizers added, the module by scripts/build-module.sh, to be loaded
+# into Debian's nginx with the ASan runtime preloaded.  clang, since its
+# ASan runtime holds UBSan's too, so every report of either goes to one
+# log file; the gcc build above is the one where warnings are errors.
+SAN_CC      ?= clang
+SAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer -Wno-error -Wno-unused-parameter
+SAN_LDFLAGS  = -fsanitize=address,undefined
+
+.PHONY: asan asan-test
+
+asan:
+	@command -v $(SAN_CC) >/dev/null || { echo "asan: $(SAN_CC) not found:" \
+	    "apt-get install clang libclang-rt-14-dev" >&2; exit 1; }
+	@$(MAKE) --no-print-directory tests BUILD=$(BUILD)/asan CC=$(SAN_CC) \
+	    CFLAGS_COMMON="$(CFLAGS_COMMON) $(SAN_FLAGS)"
+	@MCPU_MODULE_CFLAGS="$(SAN_FLAGS)" MCPU_MODULE_LDFLAGS="$(SAN_LDFLAGS)" \
+	    $(MAKE) --no-print-directory module BUILD=$(BUILD)/asan CC=$(SAN_CC)
+
+asan-test: asan
+	BUILD="$(BUILD)" SAN_CC="$(SAN_CC)" scripts/test-sanitize.sh
+
 deps:
 	scripts/install-deps.sh
 

@@ -693,11 +693,13 @@ mcpu_ring_peek(mcpu_ring_t *ring, int lane, uint64_t *cursor,
 {
     uint64_t                pos, tail, off;
     unsigned char          *base;
+    mcpu_ring_rec_t         copy;
     const mcpu_ring_rec_t  *rec;
     mcpu_ring_lane_t       *l = &ring->lanes[lane];
 
     base = mcpu_ring_lane_data(ring, lane);
     pos = *cursor;
+    rec = &copy;
 
     for ( ;; ) {
         tail = ck_pr_load_64(&l->p_tail);
@@ -709,7 +711,14 @@ mcpu_ring_peek(mcpu_ring_t *ring, int lane, uint64_t *cursor,
         ck_pr_fence_load();
 
         off = pos & ring->mask;
-        rec = (const mcpu_ring_rec_t *) (base + off);
+
+        /*
+         * Checked and used from one copy: a reader that races the producer
+         * (mcpu_ring_peek_oldest) must not check one header and then use
+         * another, which could point outside the lane.
+         */
+        memcpy(&copy, base + off, sizeof(copy));
+        ck_pr_barrier();
 
         if (tail - pos < sizeof(mcpu_ring_rec_t)
             || !mcpu_ring_rec_ok(ring, rec, ring->lane_size - off))
@@ -730,7 +739,7 @@ mcpu_ring_peek(mcpu_ring_t *ring, int lane, uint64_t *cursor,
         view->pos = pos;
         view->end = pos + mcpu_ring_record_size(0, rec->size
                                                 - sizeof(mcpu_ring_rec_t));
-        view->key = (const unsigned char *) (rec + 1);
+        view->key = base + off + sizeof(mcpu_ring_rec_t);
         view->key_len = rec->key_len;
         view->value = view->key + rec->key_len;
         view->value_len = rec->size - sizeof(mcpu_ring_rec_t) - rec->key_len;

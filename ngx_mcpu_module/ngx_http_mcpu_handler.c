@@ -500,6 +500,11 @@ ngx_http_mcpu_get_body(ngx_http_request_t *r, size_t limit, u_char **data,
         return NGX_DECLINED;
     }
 
+    /* an empty body's buffer may have no memory at all (pos NULL) */
+    if (total == 0) {
+        return NGX_OK;
+    }
+
     b = r->request_body->bufs->buf;
 
     if (r->request_body->bufs->next == NULL && !b->in_file) {

@@ -3,6 +3,9 @@
 # default Debian's nginx-dev (/usr/share/nginx/src: headers, auto/, configure
 # and conf_flags, the exact flags Debian's nginx was built with), so the
 # module loads into the installed nginx; NGINX_SRC=DIR for any other tree.
+# BUILD=DIR (relative to the top) puts it in DIR instead; CC picks the
+# compiler, MCPU_MODULE_CFLAGS and MCPU_MODULE_LDFLAGS add compiler and
+# linker flags (make asan builds an ASan+UBSan module into build/asan so).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,19 +31,33 @@ fi
 # on top of nginx's own "-W -Wall -Wpointer-arith -Wno-unused-parameter
 # -Werror" (handlers take parameters they do not use by design)
 cc_opt="-O2 -g -Wall -Wextra -Werror"
+extra_cflags=${MCPU_MODULE_CFLAGS:-}
+extra_ldflags=${MCPU_MODULE_LDFLAGS:-}
+[ -z "$extra_cflags" ] || cc_opt="$cc_opt $extra_cflags"
+ld_opt=()
+[ -z "$extra_ldflags" ] || ld_opt=(--with-ld-opt="$extra_ldflags")
+# the compiler (nginx's configure takes CC) and extra flags a tree was
+# configured with: "" when none is set, as before
+flags_stamp="cc=${CC:-} cflags=$extra_cflags ldflags=$extra_ldflags"
+[ -z "${CC:-}$extra_cflags$extra_ldflags" ] && flags_stamp=
 
-# configure again only when the module's file list or the tree changed
+# configure again only when the module's file list, the tree or the flags changed
 if [ ! -f "$work/objs/Makefile" ] || [ "$top/config" -nt "$work/objs/Makefile" ] \
-   || [ "$(cat "$work/.mcpu-src" 2>/dev/null)" != "$src" ]; then
+   || [ "$(cat "$work/.mcpu-src" 2>/dev/null)" != "$src" ] \
+   || [ "$(cat "$work/.mcpu-flags" 2>/dev/null)" != "$flags_stamp" ]; then
     rm -rf "$work"
     mkdir -p "$work"
     cp -a "$src/." "$work/"
-    (cd "$work" && $configure "${flags[@]}" --with-cc-opt="$cc_opt" \
+    # configure runs some of its test programs: with sanitizer flags they
+    # are instrumented too, and a leak report must not fail a feature test
+    (cd "$work" && ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+                   $configure "${flags[@]}" --with-cc-opt="$cc_opt" "${ld_opt[@]}" \
                         --add-dynamic-module="$top" > "$build/configure.log" 2>&1) || {
         tail -n 20 "$build/configure.log" >&2
         exit 1
     }
     echo "$src" > "$work/.mcpu-src"
+    printf '%s\n' "$flags_stamp" > "$work/.mcpu-flags"
 fi
 
 make -s -C "$work" -f objs/Makefile modules

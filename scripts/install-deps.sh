@@ -11,7 +11,7 @@ packages=(
     libjwt-dev libssl-dev                                 # JWT: the module, mcpu-token
     librdkafka-dev kcat                                   # batcher, local Kafka, tests
     wrk strace                                            # bench/
-    clang libclang-rt-14-dev                              # make fuzz (libFuzzer)
+    clang libclang-rt-14-dev                              # make fuzz, make asan-test
     libtest-base-perl                                     # t/ runner (the rest is core Perl)
 )
 

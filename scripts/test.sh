@@ -36,9 +36,13 @@ suite "README documents every batcher option" scripts/readme-options.sh --check
 
 suite "Test::Nginx t/" prove -I t/lib -j2 t/
 
+suite "sanitizers: unit tests and t/ with ASan+UBSan" make -s asan-test
+
 for t in tests/e2e/test_*.sh; do
     suite "e2e $(basename "$t" .sh)" bash "$t"
 done
+
+suite "docker/ files parse and match the make build" bash docker/check.sh
 
 [ $failed -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
 echo "$passed passed, $failed failed"

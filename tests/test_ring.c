@@ -3696,7 +3696,7 @@ test_ring_peek_oldest_copies_the_record_at_the_release_point(
     CHECK_EQ_INT(mcpu_ring_produce(&ring, lane, "k", 1,
                                    "after the pad: 0123456789012345678901234"
                                    "5678901234567890123456789012345678901234"
-                                   "567890", 106), MCPU_RING_OK);
+                                   "567890", 86), MCPU_RING_OK);
     CHECK_EQ_INT(rec_at(&ring, lane, ring.lanes[lane].c_head)->type,
                  MCPU_RING_REC_PAD);
 
