@@ -11,7 +11,13 @@
  * changed.  Signal handlers only set flags.  SIGTERM/SIGINT: stop reading,
  * flush for flush_timeout_ms (the records' reports first, then the table's
  * last changes), release what was acknowledged, leave the rest in the ring
- * for the next start.  SIGHUP: reopen the log file.
+ * for the next start, exit 0, whether Kafka answered or not.  SIGHUP:
+ * reopen the log file.
+ *
+ * A fatal producer error (fenced, sequence desynchronised) replaces the
+ * producer (mcpu_batcher_rebuild()): the ring still holds every record the
+ * old one did not get acknowledged, and they are produced again by the new
+ * one.  Duplicates are possible, loss is not.
  */
 
 #include <inttypes.h>
@@ -33,6 +39,16 @@
 #define MCPU_BATCHER_QUEUE_FULL_POLL_MS  100
 #define MCPU_BATCHER_REFUSED_LOG_MS      1000
 
+/* a producer with a fatal error: its in-flight requests get up to GRACE to
+ * be acknowledged (fewer duplicates), then it is replaced.  A replacement
+ * that dies before any acknowledgement waits before the next one, from
+ * BACKOFF_MIN doubling to BACKOFF_MAX, so a permanent cause (say, a
+ * cluster authorization failure) does not spin */
+#define MCPU_BATCHER_REBUILD_GRACE_MS    1000
+#define MCPU_BATCHER_REBUILD_PURGE_MS    1000
+#define MCPU_BATCHER_REBUILD_BACKOFF_MIN 1000
+#define MCPU_BATCHER_REBUILD_BACKOFF_MAX 60000
+
 
 typedef struct {
     mcpu_batcher_conf_t   conf;
@@ -41,6 +57,10 @@ typedef struct {
     mcpu_batcher_seen_t   seen;
     uint64_t              refused_log_ms;   /* last "librdkafka refused" */
     uint64_t              refused_unlogged;
+    uint32_t              first_lane;       /* where the next pass starts */
+    int                   queue_full;       /* librdkafka's queue is full:
+                                               this pass reads no more */
+    uint64_t              rebuild_backoff_ms;
 } mcpu_batcher_t;
 
 
@@ -48,11 +68,13 @@ static void mcpu_batcher_on_stop(int signo);
 static void mcpu_batcher_on_reopen(int signo);
 static int mcpu_batcher_signals(void);
 static void mcpu_batcher_refuse(mcpu_batcher_t *b, const char *errstr);
+static void mcpu_batcher_reopen_log(void);
 static int mcpu_batcher_loop(mcpu_batcher_t *b);
 static int mcpu_batcher_drain(mcpu_batcher_t *b, uint32_t lane,
     uint64_t now, unsigned *work);
-static rd_kafka_resp_err_t mcpu_batcher_produce(mcpu_batcher_t *b,
-    const mcpu_ring_view_t *v, mcpu_batcher_entry_t *e);
+static int mcpu_batcher_produce(mcpu_batcher_t *b,
+    const mcpu_ring_view_t *v, mcpu_batcher_entry_t *e, uint64_t now);
+static int mcpu_batcher_rebuild(mcpu_batcher_t *b);
 static void mcpu_batcher_refused(mcpu_batcher_t *b,
     const mcpu_batcher_entry_t *e, rd_kafka_resp_err_t err, uint64_t now);
 static void mcpu_batcher_corrupt(mcpu_batcher_t *b, uint32_t lane,
@@ -150,7 +172,8 @@ main(int argc, char **argv)
     rc = mcpu_batcher_ring_attach(&b->ring, b->conf.ring,
                                   (uint64_t) b->conf.max_in_flight_per_lane,
                                   (uint64_t) b->conf.resend_backoff_ms,
-                                  &mcpu_batcher_stop, errstr, sizeof(errstr));
+                                  &mcpu_batcher_stop, &mcpu_batcher_reopen,
+                                  errstr, sizeof(errstr));
     if (rc != MCPU_BATCHER_OK) {
         if (rc == MCPU_BATCHER_ERROR) {
             mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "%s", errstr);
@@ -158,10 +181,14 @@ main(int argc, char **argv)
 
         mcpu_batcher_seen_destroy(&b->seen);
         mcpu_batcher_kafka_destroy(&b->kafka);
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "exiting");
+        status = rc == MCPU_BATCHER_STOPPED ? MCPU_BATCHER_EXIT_OK
+                                            : MCPU_BATCHER_EXIT_FAILURE;
+        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "exiting with status %d%s",
+                         status, rc == MCPU_BATCHER_STOPPED
+                                 ? " (stopped while waiting for the ring)"
+                                 : "");
         mcpu_batcher_conf_free(&b->conf);
-        return rc == MCPU_BATCHER_STOPPED ? MCPU_BATCHER_EXIT_OK
-                                          : MCPU_BATCHER_EXIT_FAILURE;
+        return status;
     }
 
     /* the table's writer role goes with the ring's consumer role */
@@ -185,8 +212,10 @@ main(int argc, char **argv)
 
     mcpu_batcher_shutdown(b);
 
-    status = (rc == MCPU_BATCHER_OK && !b->kafka.fatal)
-             ? MCPU_BATCHER_EXIT_OK : MCPU_BATCHER_EXIT_FAILURE;
+    /* a stop asked for is a clean stop, whatever Kafka did: what it did
+     * not acknowledge is still in the ring */
+    status = rc == MCPU_BATCHER_OK ? MCPU_BATCHER_EXIT_OK
+                                   : MCPU_BATCHER_EXIT_FAILURE;
 
     mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "exiting with status %d",
                      status);
@@ -254,47 +283,80 @@ mcpu_batcher_refuse(mcpu_batcher_t *b, const char *errstr)
 }
 
 
+static void
+mcpu_batcher_reopen_log(void)
+{
+    char  errstr[512];
+
+    mcpu_batcher_reopen = 0;
+
+    if (mcpu_batcher_log_reopen(errstr, sizeof(errstr)) != MCPU_BATCHER_OK) {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "%s", errstr);
+
+    } else {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "log reopened");
+    }
+}
+
+
+/*
+ * A pass: every lane once, starting one lane further each time so that
+ * when librdkafka's queue is full (the pass ends early) no lane always
+ * comes last; the table; a bounded poll; release; the header.
+ */
 static int
 mcpu_batcher_loop(mcpu_batcher_t *b)
 {
-    char                  errstr[512];
-    uint32_t              lane;
+    int                   rc, timeout;
+    uint32_t              n, lane;
     uint64_t              now;
     unsigned              work;
     mcpu_batcher_ring_t  *br = &b->ring;
     mcpu_batcher_kafka_t *k = &b->kafka;
 
-    while (!mcpu_batcher_stop && !k->fatal) {
+    while (!mcpu_batcher_stop) {
 
         if (mcpu_batcher_reopen) {
-            mcpu_batcher_reopen = 0;
+            mcpu_batcher_reopen_log();
+        }
 
-            if (mcpu_batcher_log_reopen(errstr, sizeof(errstr))
-                != MCPU_BATCHER_OK)
-            {
-                mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "%s", errstr);
+        if (k->fatal) {
+            rc = mcpu_batcher_rebuild(b);
+            if (rc == MCPU_BATCHER_STOPPED) {
+                break;
+            }
 
-            } else {
-                mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "log reopened");
+            if (rc != MCPU_BATCHER_OK) {
+                return MCPU_BATCHER_ERROR;
             }
         }
 
         work = 0;
+        b->queue_full = 0;
         now = mcpu_batcher_ring_now_ms();
 
-        for (lane = 0; lane < br->ring.nlanes; lane++) {
+        for (n = 0; n < br->ring.nlanes && !b->queue_full && !k->fatal; n++)
+        {
+            lane = (b->first_lane + n) % br->ring.nlanes;
+
             if (mcpu_batcher_drain(b, lane, now, &work) != MCPU_BATCHER_OK) {
                 return MCPU_BATCHER_ERROR;
             }
         }
 
+        b->first_lane = (b->first_lane + 1) % br->ring.nlanes;
+
         work += mcpu_batcher_seen_poll(&b->seen, now);
 
-        /* every pass ends in a bounded poll, even when idle */
-        mcpu_batcher_kafka_poll(k, work ? 0 : (int) b->conf.poll_ms);
+        /* every pass ends in a bounded poll, even when idle; a full queue
+         * waits for reports (the poll returns at the first one) */
+        timeout = b->queue_full ? MCPU_BATCHER_QUEUE_FULL_POLL_MS
+                  : work ? 0 : (int) b->conf.poll_ms;
+        mcpu_batcher_kafka_poll(k, timeout);
 
         mcpu_batcher_ring_release(br);
-        mcpu_batcher_ring_publish(br, mcpu_batcher_kafka_up(k), 0);
+        mcpu_batcher_ring_publish(br, mcpu_batcher_kafka_state(k), 0);
+        mcpu_batcher_ring_watch(br, k->up, now);
     }
 
     return MCPU_BATCHER_OK;
@@ -304,7 +366,9 @@ mcpu_batcher_loop(mcpu_batcher_t *b)
 /*
  * One lane's share of a pass: first the records whose delivery failed and
  * whose pause is over, then up to `batch` new records, fewer when the lane
- * is empty or its in-flight FIFO is full.
+ * is empty or its in-flight FIFO is full.  librdkafka's queue full, or a
+ * fatal error, ends the pass with the record left where it is (unread, or
+ * FAILED), to be produced at a later pass.
  */
 static int
 mcpu_batcher_drain(mcpu_batcher_t *b, uint32_t lane, uint64_t now,
@@ -314,7 +378,6 @@ mcpu_batcher_drain(mcpu_batcher_t *b, uint32_t lane, uint64_t now,
     long                   n;
     uint64_t               i;
     mcpu_ring_view_t       v;
-    rd_kafka_resp_err_t    err;
     mcpu_batcher_entry_t  *e;
     mcpu_batcher_ring_t   *br = &b->ring;
 
@@ -323,14 +386,8 @@ mcpu_batcher_drain(mcpu_batcher_t *b, uint32_t lane, uint64_t now,
     while ((rc = mcpu_batcher_ring_failed(br, lane, &i, now, &v, &e))
            == MCPU_RING_OK)
     {
-        err = mcpu_batcher_produce(b, &v, e);
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            return MCPU_BATCHER_OK;          /* stopping */
-        }
-
-        mcpu_batcher_ring_sent(br, e, err == RD_KAFKA_RESP_ERR_NO_ERROR, now);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            mcpu_batcher_refused(b, e, err, now);
+        if (mcpu_batcher_produce(b, &v, e, now) != MCPU_BATCHER_OK) {
+            return MCPU_BATCHER_OK;
         }
 
         (*work)++;
@@ -353,14 +410,8 @@ mcpu_batcher_drain(mcpu_batcher_t *b, uint32_t lane, uint64_t now,
             return MCPU_BATCHER_ERROR;
         }
 
-        err = mcpu_batcher_produce(b, &v, e);
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            return MCPU_BATCHER_OK;          /* stopping: record stays unread */
-        }
-
-        mcpu_batcher_ring_sent(br, e, err == RD_KAFKA_RESP_ERR_NO_ERROR, now);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            mcpu_batcher_refused(b, e, err, now);
+        if (mcpu_batcher_produce(b, &v, e, now) != MCPU_BATCHER_OK) {
+            return MCPU_BATCHER_OK;
         }
 
         (*work)++;
@@ -371,30 +422,147 @@ mcpu_batcher_drain(mcpu_batcher_t *b, uint32_t lane, uint64_t now,
 
 
 /*
- * librdkafka's queue full (__QUEUE_FULL): serve reports for up to 100 ms
- * and try the same record again; never drop it.  Returns __QUEUE_FULL only
- * when a stop was asked meanwhile.
+ * Hands one record to librdkafka and records the outcome in its entry.
+ * librdkafka's queue full (__QUEUE_FULL) or a fatal error (__FATAL, before
+ * the error callback said so): the entry is left as it was, nothing is
+ * dropped, and MCPU_BATCHER_STOPPED ends the pass (the loop polls, or
+ * replaces the producer).  Any other refusal marks the entry FAILED: it is
+ * produced again after resend_backoff_ms.
  */
-static rd_kafka_resp_err_t
+static int
 mcpu_batcher_produce(mcpu_batcher_t *b, const mcpu_ring_view_t *v,
-    mcpu_batcher_entry_t *e)
+    mcpu_batcher_entry_t *e, uint64_t now)
 {
     rd_kafka_resp_err_t  err;
 
-    for ( ;; ) {
-        err = mcpu_batcher_kafka_produce(&b->kafka, v, e);
+    err = mcpu_batcher_kafka_produce(&b->kafka, v, e);
 
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || mcpu_batcher_stop
-            || b->kafka.fatal)
-        {
-            return err;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        b->queue_full = 1;
+        return MCPU_BATCHER_STOPPED;
+    }
+
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        b->kafka.fatal = 1;
+        return MCPU_BATCHER_STOPPED;
+    }
+
+    mcpu_batcher_ring_sent(&b->ring, e, err == RD_KAFKA_RESP_ERR_NO_ERROR,
+                           now);
+
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        mcpu_batcher_refused(b, e, err, now);
+    }
+
+    return MCPU_BATCHER_OK;
+}
+
+
+/*
+ * The producer had a fatal error: it will never deliver again.  Its
+ * in-flight requests get MCPU_BATCHER_REBUILD_GRACE_MS to be acknowledged
+ * (their records are then released, not sent twice), then it is purged,
+ * its reports served and it is destroyed (the last-seen table's topic
+ * handle on it first); a new producer takes its place and every record the
+ * old one did not get acknowledged is produced again, in ring order.  The
+ * heartbeat goes on meanwhile, and a stop signal ends the wait at once:
+ * the shutdown then flushes the dead producer, which sends nothing, and
+ * leaves the records in the ring for the next start.
+ */
+static int
+mcpu_batcher_rebuild(mcpu_batcher_t *b)
+{
+    int                    left;
+    char                   reason[512], errstr[1024];
+    uint64_t               now, start, until, held, unread, resend;
+    rd_kafka_resp_err_t    err;
+    mcpu_batcher_kafka_t  *k = &b->kafka;
+    mcpu_batcher_ring_t   *br = &b->ring;
+
+    err = rd_kafka_fatal_error(k->rk, reason, sizeof(reason));
+
+    /* replaced before anything was acknowledged: wait longer each time */
+    if (k->acked > 0) {
+        b->rebuild_backoff_ms = 0;
+
+    } else if (b->rebuild_backoff_ms == 0) {
+        b->rebuild_backoff_ms = MCPU_BATCHER_REBUILD_BACKOFF_MIN;
+
+    } else if (b->rebuild_backoff_ms < MCPU_BATCHER_REBUILD_BACKOFF_MAX / 2) {
+        b->rebuild_backoff_ms *= 2;
+
+    } else {
+        b->rebuild_backoff_ms = MCPU_BATCHER_REBUILD_BACKOFF_MAX;
+    }
+
+    mcpu_batcher_ring_pending(br, &held, &unread);
+    (void) unread;
+
+    mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "Kafka producer %u (%s): fatal "
+                     "error: %s: %s; replacing it%s: the %" PRIu64 " records "
+                     "it holds stay in the ring, and those Kafka has not "
+                     "acknowledged are produced again by the new one",
+                     k->producers, rd_kafka_name(k->rk),
+                     rd_kafka_err2name(err), reason,
+                     b->rebuild_backoff_ms ? " after a pause (it acknowledged "
+                     "nothing)" : "", held);
+
+    start = mcpu_batcher_ring_now_ms();
+    until = start + b->rebuild_backoff_ms;
+    if (until < start + MCPU_BATCHER_REBUILD_GRACE_MS) {
+        until = start + MCPU_BATCHER_REBUILD_GRACE_MS;
+    }
+
+    for ( ;; ) {
+        mcpu_batcher_kafka_poll(k, MCPU_BATCHER_QUEUE_FULL_POLL_MS);
+        mcpu_batcher_ring_release(br);
+        mcpu_batcher_ring_publish(br, mcpu_batcher_kafka_state(k), 0);
+
+        if (mcpu_batcher_reopen) {
+            mcpu_batcher_reopen_log();
         }
 
-        mcpu_batcher_kafka_poll(&b->kafka, MCPU_BATCHER_QUEUE_FULL_POLL_MS);
-        mcpu_batcher_ring_release(&b->ring);
-        mcpu_batcher_ring_publish(&b->ring, mcpu_batcher_kafka_up(&b->kafka),
-                                  0);
+        if (mcpu_batcher_stop) {
+            return MCPU_BATCHER_STOPPED;
+        }
+
+        now = mcpu_batcher_ring_now_ms();
+
+        if (now >= until
+            || (br->in_flight == 0
+                && now >= start + b->rebuild_backoff_ms))
+        {
+            break;
+        }
     }
+
+    left = mcpu_batcher_kafka_retire(k, MCPU_BATCHER_REBUILD_PURGE_MS);
+    mcpu_batcher_ring_release(br);
+
+    mcpu_batcher_seen_producer(&b->seen, NULL);
+
+    if (mcpu_batcher_kafka_renew(k, errstr, sizeof(errstr))
+        != MCPU_BATCHER_OK)
+    {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "%s; stopping (unacknowledged "
+                         "records stay in the ring)", errstr);
+        return MCPU_BATCHER_ERROR;
+    }
+
+    mcpu_batcher_seen_producer(&b->seen, k->rk);
+
+    now = mcpu_batcher_ring_now_ms();
+    resend = mcpu_batcher_ring_resend(br, now);
+
+    mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka producer %u (%s) "
+                     "replaces the old one after %" PRIu64 " ms: %" PRIu64
+                     " records not acknowledged are produced again "
+                     "(duplicates possible, no loss)%s", k->producers,
+                     rd_kafka_name(k->rk), now - start, resend,
+                     left ? "; the old one did not report on all of its "
+                            "messages: they are among them" : "");
+
+    return MCPU_BATCHER_OK;
 }
 
 
@@ -451,8 +619,13 @@ mcpu_batcher_shutdown(mcpu_batcher_t *b)
     now = mcpu_batcher_ring_now_ms();
     deadline = now + (uint64_t) b->conf.flush_timeout_ms;
 
-    while (b->ring.in_flight > 0 && now < deadline && !b->kafka.fatal) {
+    while (b->ring.in_flight > 0 && now < deadline && !b->kafka.fatal
+           && b->kafka.rk != NULL)
+    {
         mcpu_batcher_kafka_poll(&b->kafka, MCPU_BATCHER_QUEUE_FULL_POLL_MS);
+        mcpu_batcher_ring_release(&b->ring);
+        mcpu_batcher_ring_publish(&b->ring,
+                                  mcpu_batcher_kafka_state(&b->kafka), 0);
         now = mcpu_batcher_ring_now_ms();
     }
 
@@ -473,7 +646,8 @@ mcpu_batcher_shutdown(mcpu_batcher_t *b)
                      "for the next start (librdkafka queue: %d); %" PRIu64
                      " bytes not read yet", held, left, unread);
 
-    mcpu_batcher_ring_publish(&b->ring, mcpu_batcher_kafka_up(&b->kafka), 1);
+    mcpu_batcher_ring_publish(&b->ring, mcpu_batcher_kafka_state(&b->kafka),
+                              1);
 
     /* topics, then the handle; nothing is purged: the ring keeps it all */
     b->kafka.seen = NULL;

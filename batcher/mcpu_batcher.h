@@ -17,9 +17,10 @@
                                          only (--help, --version, ...) */
 
 /* exit codes: documented in --help */
-#define MCPU_BATCHER_EXIT_OK      0   /* clean stop */
+#define MCPU_BATCHER_EXIT_OK      0   /* clean stop, Kafka away or not */
 #define MCPU_BATCHER_EXIT_FAILURE 1   /* runtime failure: corrupt ring, another
-                                         batcher, Kafka fatal error */
+                                         batcher, a producer that could not
+                                         be re-created after a fatal error */
 #define MCPU_BATCHER_EXIT_CONFIG  2   /* a setting was refused at start-up */
 
 #endif /* MCPU_BATCHER_H */

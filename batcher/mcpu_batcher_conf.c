@@ -108,10 +108,12 @@ static const mcpu_batcher_option_t  mcpu_batcher_options[] = {
       "/var/lib/mcpu/ring", NULL, 0, 0, MCPU_BATCHER_AT(ring),
       "The ring file that nginx's mcpu module creates and appends events "
       "to; it must name the same file as the module's ring directive.  The "
-      "batcher never creates, truncates or re-creates it: while it does not "
-      "exist the batcher logs once and waits for nginx, checking every "
-      "100 ms.  One batcher per ring: a second one refuses to start and "
-      "names the first one's pid.",
+      "batcher never creates, truncates or re-creates it (its geometry is "
+      "nginx's): while it does not exist the batcher logs once (and again "
+      "every 10 minutes) and waits for nginx, checking every 100 ms; "
+      "meanwhile SIGTERM stops it at once with exit code 0 and SIGHUP "
+      "reopens its log.  One batcher per ring: a second one refuses to "
+      "start and names the first one's pid.",
       "mcpu-batcher --ring /var/lib/mcpu/ring" },
 
     { "brokers", "brokers", 0, MCPU_BATCHER_OPT_STR, "LIST",
@@ -165,7 +167,10 @@ static const mcpu_batcher_option_t  mcpu_batcher_options[] = {
       "At SIGTERM/SIGINT, milliseconds to wait for the delivery reports of "
       "records already handed to librdkafka.  What is not acknowledged by "
       "then stays in the ring and is sent again by the next start; nothing "
-      "is dropped.",
+      "is dropped, and the exit code is 0 even with Kafka away.  Stopping "
+      "takes at most this long plus about a second (threads ending), so a "
+      "service manager's stop timeout (systemd's TimeoutStopSec) must be "
+      "larger.",
       "mcpu-batcher --flush-timeout-ms 30000" },
 
     { "max_in_flight_per_lane", "max-in-flight-per-lane", 0,
@@ -174,7 +179,13 @@ static const mcpu_batcher_option_t  mcpu_batcher_options[] = {
       "Records of one lane handed to librdkafka and not yet released, a "
       "power of two.  When a lane reaches it, the batcher stops reading "
       "that lane until delivery reports arrive; memory is 16 bytes per "
-      "record per lane.",
+      "record per lane.  librdkafka's own bound, "
+      "`queue.buffering.max.messages` (default 100000, shared by all lanes "
+      "and the last-seen publications), applies too: when its queue is "
+      "full the batcher stops reading until reports arrive.  So at most "
+      "min(lanes * max_in_flight_per_lane, queue.buffering.max.messages) "
+      "records are in flight; their values stay in the ring (no copy), "
+      "librdkafka holds a few hundred bytes of its own per record.",
       "max_in_flight_per_lane = 131072" },
 
     { "resend_backoff_ms", "resend-backoff-ms", 0, MCPU_BATCHER_OPT_NUM,
@@ -1040,9 +1051,11 @@ mcpu_batcher_conf_help(void)
            "`poll_ms = 10`, `kafka.linger.ms = 20`; --list-options describes "
            "them all.\n"
            "Signals: TERM/INT flush and stop, HUP reopens the log file.\n"
-           "Exit codes: %d clean stop, %d runtime failure (corrupt ring, "
-           "another batcher,\nKafka fatal error), %d a setting was "
-           "refused.\n", MCPU_BATCHER_EXIT_OK, MCPU_BATCHER_EXIT_FAILURE,
+           "Exit codes: %d clean stop (also with Kafka away: what it did not "
+           "acknowledge\nstays in the ring), %d runtime failure (corrupt "
+           "ring, another batcher, a Kafka\nproducer that could not be "
+           "re-created), %d a setting was refused.\n",
+           MCPU_BATCHER_EXIT_OK, MCPU_BATCHER_EXIT_FAILURE,
            MCPU_BATCHER_EXIT_CONFIG);
 }
 

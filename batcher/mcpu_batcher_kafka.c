@@ -6,16 +6,20 @@
  * report can release it (mcpu_batcher_ring.h).  The report, served by
  * rd_kafka_poll() on the main thread, marks the record's FIFO entry and
  * tells the last-seen table (mcpu_batcher_seen.h) that Kafka has the
- * record; the error callback logs and, on a fatal error, stops the batcher.
+ * record; the error callback logs and, on a fatal error, flags the producer
+ * for replacement (mcpu_batcher.c rebuilds it; the ring resends).
  * The table's own publications share the producer: their reports are told
  * apart by their topic and go to the table.
  */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -27,6 +31,10 @@
 
 
 #define MCPU_BATCHER_KAFKA_DR_LOG_MS  1000   /* one delivery error line/s */
+#define MCPU_BATCHER_KAFKA_PROBE_MS   1000   /* metadata asked while down */
+#define MCPU_BATCHER_KAFKA_PROBE_WAIT_MS  500   /* ... waiting this long at
+                                                most: a stop or a rebuild
+                                                joins the probe thread */
 
 
 /*
@@ -65,6 +73,11 @@ static const char *const  mcpu_batcher_kafka_defaults[][2] = {
      / sizeof(mcpu_batcher_kafka_defaults[0]))
 
 
+static int mcpu_batcher_kafka_open(mcpu_batcher_kafka_t *k, char *errstr,
+    size_t errstr_size);
+static void mcpu_batcher_kafka_close(mcpu_batcher_kafka_t *k);
+static void *mcpu_batcher_kafka_probe(void *arg);
+static void mcpu_batcher_kafka_probing(mcpu_batcher_kafka_t *k, int on);
 static int mcpu_batcher_kafka_applies(const char *table, const char *name,
     rd_kafka_type_t type);
 static void mcpu_batcher_kafka_dr(rd_kafka_t *rk,
@@ -79,43 +92,99 @@ int
 mcpu_batcher_kafka_create(mcpu_batcher_kafka_t *k,
     const mcpu_batcher_conf_t *conf, char *errstr, size_t errstr_size)
 {
-    char              err[512], servers[1024];
-    size_t            size;
-    rd_kafka_conf_t  *kc;
+    pthread_condattr_t  ca;
 
     memset(k, 0, sizeof(*k));
+    k->conf = conf;
     k->up = MCPU_BATCHER_KAFKA_UNKNOWN;
+
+    /* the probe waits on CLOCK_MONOTONIC, as the rest of the batcher */
+    pthread_mutex_init(&k->probe_lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->probe_cond, &ca);
+    pthread_condattr_destroy(&ca);
+
+    if (mcpu_batcher_kafka_open(k, errstr, errstr_size) != MCPU_BATCHER_OK) {
+        mcpu_batcher_kafka_destroy(k);
+        return MCPU_BATCHER_ERROR;
+    }
+
+    return MCPU_BATCHER_OK;
+}
+
+
+/*
+ * One producer: handle, topic handle, probe thread.  The stop and reload
+ * signals are blocked meanwhile: the threads started here inherit the mask,
+ * so the signals always go to the main thread, at start-up as after a
+ * rebuild.
+ */
+static int
+mcpu_batcher_kafka_open(mcpu_batcher_kafka_t *k, char *errstr,
+    size_t errstr_size)
+{
+    int                         rc;
+    char                        err[512], servers[1024];
+    size_t                      size;
+    sigset_t                    set, old;
+    rd_kafka_conf_t            *kc;
+    const mcpu_batcher_conf_t  *conf = k->conf;
 
     kc = mcpu_batcher_kafka_conf_new(conf, RD_KAFKA_PRODUCER,
                                      mcpu_batcher_kafka_defaults,
                                      MCPU_BATCHER_KAFKA_NDEFAULTS, errstr,
                                      errstr_size);
     if (kc == NULL) {
-        goto failed;
+        return MCPU_BATCHER_ERROR;
     }
 
     rd_kafka_conf_set_opaque(kc, k);
     rd_kafka_conf_set_dr_msg_cb(kc, mcpu_batcher_kafka_dr);
     rd_kafka_conf_set_error_cb(kc, mcpu_batcher_kafka_error);
 
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+
+    rc = MCPU_BATCHER_ERROR;
+
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof(err));
     if (k->rk == NULL) {
         /* the conf is still ours when rd_kafka_new() fails */
+        rd_kafka_conf_destroy(kc);
         snprintf(errstr, errstr_size, "creating the Kafka producer failed: "
                  "%s", err);
-        goto failed;
+        goto done;
     }
 
     /* rd_kafka_new() took ownership of the conf object */
-    kc = NULL;
 
     /* NULL: the topic takes the topic-level properties set above */
     k->rkt = rd_kafka_topic_new(k->rk, conf->topic, NULL);
     if (k->rkt == NULL) {
         snprintf(errstr, errstr_size, "rd_kafka_topic_new(\"%s\") failed: %s",
                  conf->topic, rd_kafka_err2str(rd_kafka_last_error()));
-        goto failed;
+        goto done;
     }
+
+    k->probe_stop = 0;
+    k->probe_on = (k->up == MCPU_BATCHER_KAFKA_DOWN);
+    k->probe_ok = 0;
+
+    if (pthread_create(&k->probe_thread, NULL, mcpu_batcher_kafka_probe, k)
+        != 0)
+    {
+        snprintf(errstr, errstr_size, "pthread_create() failed: %s",
+                 strerror(errno));
+        goto done;
+    }
+
+    k->probe_started = 1;
+    k->producers++;
+    k->acked = 0;
 
     size = sizeof(servers);
     if (rd_kafka_conf_get(rd_kafka_conf(k->rk), "bootstrap.servers", servers,
@@ -128,16 +197,79 @@ mcpu_batcher_kafka_create(mcpu_batcher_kafka_t *k,
                      "topic \"%s\", librdkafka %s", rd_kafka_name(k->rk),
                      servers, conf->topic, rd_kafka_version_str());
 
-    return MCPU_BATCHER_OK;
+    rc = MCPU_BATCHER_OK;
 
-failed:
+done:
 
-    if (kc != NULL) {
-        rd_kafka_conf_destroy(kc);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    if (rc != MCPU_BATCHER_OK) {
+        mcpu_batcher_kafka_close(k);      /* k->rk is NULL on failure */
     }
 
-    mcpu_batcher_kafka_destroy(k);
-    return MCPU_BATCHER_ERROR;
+    return rc;
+}
+
+
+/* the probe thread, then the topic handle, then the handle */
+static void
+mcpu_batcher_kafka_close(mcpu_batcher_kafka_t *k)
+{
+    if (k->probe_started) {
+        pthread_mutex_lock(&k->probe_lock);
+        k->probe_stop = 1;
+        pthread_cond_signal(&k->probe_cond);
+        pthread_mutex_unlock(&k->probe_lock);
+
+        pthread_join(k->probe_thread, NULL);
+        k->probe_started = 0;
+    }
+
+    /* topics before the handle (librdkafka's "Termination") */
+    if (k->rkt != NULL) {
+        rd_kafka_topic_destroy(k->rkt);
+        k->rkt = NULL;
+    }
+
+    if (k->rk != NULL) {
+        rd_kafka_destroy(k->rk);
+        k->rk = NULL;
+    }
+}
+
+
+int
+mcpu_batcher_kafka_retire(mcpu_batcher_kafka_t *k, int timeout_ms)
+{
+    rd_kafka_resp_err_t  err;
+
+    /* the producer is dead: whatever it holds will never be acknowledged
+     * by it.  Purged messages get a report (__PURGE_QUEUE, __PURGE_INFLIGHT)
+     * that marks their entries for sending again; a purged in-flight
+     * request may still have reached Kafka: a duplicate, never a loss */
+    err = rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE
+                                | RD_KAFKA_PURGE_F_INFLIGHT);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "purging the old producer "
+                         "failed: %s", rd_kafka_err2str(err));
+    }
+
+    rd_kafka_flush(k->rk, timeout_ms);
+    rd_kafka_poll(k->rk, 0);
+
+    return rd_kafka_outq_len(k->rk);
+}
+
+
+int
+mcpu_batcher_kafka_renew(mcpu_batcher_kafka_t *k, char *errstr,
+    size_t errstr_size)
+{
+    mcpu_batcher_kafka_close(k);
+
+    k->fatal = 0;
+
+    return mcpu_batcher_kafka_open(k, errstr, errstr_size);
 }
 
 
@@ -263,16 +395,10 @@ mcpu_batcher_kafka_applies(const char *table, const char *name,
 void
 mcpu_batcher_kafka_destroy(mcpu_batcher_kafka_t *k)
 {
-    /* topics before the handle (librdkafka's "Termination") */
-    if (k->rkt != NULL) {
-        rd_kafka_topic_destroy(k->rkt);
-        k->rkt = NULL;
-    }
+    mcpu_batcher_kafka_close(k);
 
-    if (k->rk != NULL) {
-        rd_kafka_destroy(k->rk);
-        k->rk = NULL;
-    }
+    pthread_cond_destroy(&k->probe_cond);
+    pthread_mutex_destroy(&k->probe_lock);
 }
 
 
@@ -315,16 +441,20 @@ mcpu_batcher_kafka_produce(mcpu_batcher_kafka_t *k, const mcpu_ring_view_t *v,
 void
 mcpu_batcher_kafka_poll(mcpu_batcher_kafka_t *k, int timeout_ms)
 {
-    rd_kafka_poll(k->rk, timeout_ms);
+    if (k->rk != NULL) {
+        rd_kafka_poll(k->rk, timeout_ms);
+    }
 }
 
 
 int
-mcpu_batcher_kafka_up(mcpu_batcher_kafka_t *k)
+mcpu_batcher_kafka_state(mcpu_batcher_kafka_t *k)
 {
+    int  ok;
+
     /* until a report arrives, cluster metadata says the brokers answer;
      * timeout 0 reads the cached controller id and never blocks */
-    if (k->up == MCPU_BATCHER_KAFKA_UNKNOWN
+    if (k->up == MCPU_BATCHER_KAFKA_UNKNOWN && k->rk != NULL
         && rd_kafka_controllerid(k->rk, 0) >= 0)
     {
         mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable: "
@@ -332,7 +462,99 @@ mcpu_batcher_kafka_up(mcpu_batcher_kafka_t *k)
         k->up = MCPU_BATCHER_KAFKA_UP;
     }
 
-    return k->up == MCPU_BATCHER_KAFKA_UP;
+    /* down, and idle perhaps: the probe says when a broker answers again */
+    if (k->up == MCPU_BATCHER_KAFKA_DOWN && k->probe_started) {
+        pthread_mutex_lock(&k->probe_lock);
+        ok = k->probe_ok;
+        pthread_mutex_unlock(&k->probe_lock);
+
+        if (ok) {
+            mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable "
+                             "again: it answered a metadata request");
+            k->up = MCPU_BATCHER_KAFKA_UP;
+            mcpu_batcher_kafka_probing(k, 0);
+        }
+    }
+
+    return k->up;
+}
+
+
+/*
+ * While Kafka is down: a metadata request for our topic every second.
+ * rd_kafka_metadata() waits for a usable broker and its answer for up to
+ * its timeout, which is why it runs here and not in the main loop.
+ */
+static void *
+mcpu_batcher_kafka_probe(void *arg)
+{
+    unsigned                    gen;
+    struct timespec             ts;
+    rd_kafka_resp_err_t         err;
+    const rd_kafka_metadata_t  *md;
+    mcpu_batcher_kafka_t       *k = arg;
+
+    pthread_mutex_lock(&k->probe_lock);
+
+    while (!k->probe_stop) {
+
+        if (!k->probe_on || k->probe_ok) {
+            pthread_cond_wait(&k->probe_cond, &k->probe_lock);
+            continue;
+        }
+
+        gen = k->probe_gen;
+        pthread_mutex_unlock(&k->probe_lock);
+
+        err = rd_kafka_metadata(k->rk, 0, k->rkt, &md,
+                                MCPU_BATCHER_KAFKA_PROBE_WAIT_MS);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_metadata_destroy(md);
+        }
+
+        pthread_mutex_lock(&k->probe_lock);
+
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && k->probe_gen == gen) {
+            k->probe_ok = k->probe_on;
+            continue;
+        }
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += MCPU_BATCHER_KAFKA_PROBE_MS / 1000;
+        ts.tv_nsec += (MCPU_BATCHER_KAFKA_PROBE_MS % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+
+        while (!k->probe_stop && k->probe_on
+               && pthread_cond_timedwait(&k->probe_cond, &k->probe_lock, &ts)
+                  != ETIMEDOUT)
+        {
+            /* void */
+        }
+    }
+
+    pthread_mutex_unlock(&k->probe_lock);
+
+    return NULL;
+}
+
+
+/* on: Kafka went down, start asking; off: it is back */
+static void
+mcpu_batcher_kafka_probing(mcpu_batcher_kafka_t *k, int on)
+{
+    if (!k->probe_started) {
+        return;
+    }
+
+    pthread_mutex_lock(&k->probe_lock);
+    k->probe_on = on;
+    k->probe_ok = 0;
+    k->probe_gen++;
+    pthread_cond_signal(&k->probe_cond);
+    pthread_mutex_unlock(&k->probe_lock);
 }
 
 
@@ -341,12 +563,19 @@ mcpu_batcher_kafka_flush(mcpu_batcher_kafka_t *k, int timeout_ms)
 {
     rd_kafka_resp_err_t  err;
 
-    /* serves the delivery reports (rd_kafka_poll) while it waits */
-    err = rd_kafka_flush(k->rk, timeout_ms);
+    if (k->rk == NULL) {
+        return 0;                  /* a rebuild failed: nothing to flush */
+    }
 
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "flush: %s after %d ms",
-                         rd_kafka_err2str(err), timeout_ms);
+    /* serves the delivery reports (rd_kafka_poll) while it waits; with no
+     * time left the caller's line says what is left */
+    if (timeout_ms > 0) {
+        err = rd_kafka_flush(k->rk, timeout_ms);
+
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "flush: %s after %d ms",
+                             rd_kafka_err2str(err), timeout_ms);
+        }
     }
 
     /* reports that raced with the end of the flush */
@@ -389,8 +618,13 @@ mcpu_batcher_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
             mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable%s: "
                              "deliveries are acknowledged",
                              k->up == MCPU_BATCHER_KAFKA_DOWN ? " again" : "");
+            if (k->up == MCPU_BATCHER_KAFKA_DOWN) {
+                mcpu_batcher_kafka_probing(k, 0);
+            }
             k->up = MCPU_BATCHER_KAFKA_UP;
         }
+
+        k->acked++;
 
         /* acks=0 reports success for what may never have been stored */
         if (k->seen != NULL
@@ -405,6 +639,14 @@ mcpu_batcher_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
     }
 
     mcpu_batcher_ring_done(k->ring, e, 0);
+
+    /* our own purge of a producer being replaced: said once, by the
+     * rebuild, for all of them */
+    if (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE
+        || rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+    {
+        return;
+    }
 
     now = mcpu_batcher_ring_now_ms();
 
@@ -439,23 +681,20 @@ mcpu_batcher_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 
 /*
  * Every error is logged (__TRANSPORT by librdkafka itself); only __FATAL
- * acts (the idempotent producer can no longer keep its promises): the loop
- * stops, flushes what it can and the batcher exits 1.  "All brokers down"
- * marks Kafka unreachable until the next acknowledged delivery.
+ * acts (the idempotent producer can no longer keep its promises): the main
+ * loop replaces the producer, which says why (rd_kafka_fatal_error()).
+ * "All brokers down" marks Kafka unreachable until the next acknowledged
+ * delivery or metadata answer (the probe).
  */
 static void
 mcpu_batcher_kafka_error(rd_kafka_t *rk, int err, const char *reason,
     void *opaque)
 {
-    char                   fatal[512];
-    rd_kafka_resp_err_t    orig;
     mcpu_batcher_kafka_t  *k = opaque;
 
+    (void) rk;
+
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        orig = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "Kafka fatal error: %s: %s; "
-                         "stopping (unacknowledged records stay in the ring)",
-                         rd_kafka_err2name(orig), fatal);
         k->fatal = 1;
         return;
     }
@@ -465,6 +704,7 @@ mcpu_batcher_kafka_error(rd_kafka_t *rk, int err, const char *reason,
             mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "Kafka is unreachable: "
                              "%s; records wait in the ring", reason);
             k->up = MCPU_BATCHER_KAFKA_DOWN;
+            mcpu_batcher_kafka_probing(k, 1);
         }
 
         return;
@@ -487,6 +727,19 @@ mcpu_batcher_kafka_logger(const rd_kafka_t *rk, int level, const char *fac,
     const char *buf)
 {
     (void) rk;
+
+    /* "Producer terminating with N messages still in queue or transit: use
+     * flush()": by design at a stop with Kafka away; our own line says
+     * that they stay in the ring */
+    if (strcmp(fac, "TERMINATE") == 0 && level < MCPU_BATCHER_LOG_INFO) {
+        level = MCPU_BATCHER_LOG_INFO;
+    }
+
+    /* "Fatal error: ...", at EMERG: our CRIT line says the same, and that
+     * the producer is replaced, which makes it no emergency */
+    if (strcmp(fac, "FATAL") == 0 && level < MCPU_BATCHER_LOG_INFO) {
+        level = MCPU_BATCHER_LOG_INFO;
+    }
 
     mcpu_batcher_log(level, "librdkafka %s: %s", fac, buf);
 }

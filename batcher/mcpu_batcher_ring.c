@@ -22,7 +22,9 @@
 
 
 #define MCPU_BATCHER_RING_WAIT_MS     100   /* polling for a missing ring */
+#define MCPU_BATCHER_RING_WAIT_LOG_MS 600000   /* "still waiting", 10 min */
 #define MCPU_BATCHER_RING_PUBLISH_MS  100   /* header update interval */
+#define MCPU_BATCHER_RING_WATCH_MS    1000  /* lane fill check interval */
 #define MCPU_BATCHER_ENTRY_FRESH      0     /* read, not yet handed over */
 
 
@@ -35,16 +37,19 @@ static void mcpu_batcher_ring_log_geometry(mcpu_batcher_ring_t *br);
 static int mcpu_batcher_ring_unreleased(mcpu_batcher_ring_t *br,
     char *errstr, size_t errstr_size);
 static uint64_t mcpu_batcher_ring_wall_ms(void);
+static const char *mcpu_batcher_ring_kafka(int kafka);
 
 
 int
 mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
     uint64_t capacity, uint64_t resend_backoff_ms,
-    volatile sig_atomic_t *stop, char *errstr, size_t errstr_size)
+    volatile sig_atomic_t *stop, volatile sig_atomic_t *reopen,
+    char *errstr, size_t errstr_size)
 {
     int                  rc, waited;
     char                 err[512];
     uint32_t             i;
+    uint64_t             since, said;
     struct timespec      ts;
     mcpu_ring_header_t  *hdr;
 
@@ -55,8 +60,12 @@ mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
     br->resend_backoff_ms = resend_backoff_ms;
 
     /* nginx's master creates the ring at configuration time; until then
-     * there is nothing to drain, so wait for it rather than fail */
+     * there is nothing to drain, so wait for it rather than fail.  Never
+     * create it: the geometry (size, lanes, max_record) is nginx's, and a
+     * ring of another geometry would make nginx refuse to start */
     waited = 0;
+    since = mcpu_batcher_ring_now_ms();
+    said = since;
 
     for ( ;; ) {
         rc = mcpu_ring_open(&br->ring, path, NULL, 0, 0, err, sizeof(err));
@@ -71,9 +80,33 @@ mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
 
         if (!waited) {
             mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" does not "
-                             "exist yet: waiting for nginx to create it",
-                             path);
+                             "exist yet: waiting for nginx to create it "
+                             "(checking every %d ms)", path,
+                             MCPU_BATCHER_RING_WAIT_MS);
             waited = 1;
+
+        } else if (mcpu_batcher_ring_now_ms() - said
+                   >= MCPU_BATCHER_RING_WAIT_LOG_MS)
+        {
+            said = mcpu_batcher_ring_now_ms();
+            mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" still does "
+                             "not exist after %" PRIu64 " s: is nginx "
+                             "running with the mcpu module, and is its ring "
+                             "directive this path?", path,
+                             (said - since) / 1000);
+        }
+
+        if (*reopen) {
+            *reopen = 0;
+
+            if (mcpu_batcher_log_reopen(err, sizeof(err)) != MCPU_BATCHER_OK)
+            {
+                mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "%s", err);
+
+            } else {
+                mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "log reopened; "
+                                 "still waiting for ring \"%s\"", path);
+            }
         }
 
         if (*stop) {
@@ -90,8 +123,9 @@ mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
     }
 
     if (waited) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" appeared",
-                         path);
+        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" appeared "
+                         "after %" PRIu64 " ms", path,
+                         mcpu_batcher_ring_now_ms() - since);
     }
 
     hdr = br->ring.hdr;
@@ -131,6 +165,9 @@ mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
         }
 
         br->lanes[i].cursor = ck_pr_load_64(&br->ring.lanes[i].c_head);
+
+        /* refusals are counted from our start (mcpu_batcher_ring_watch) */
+        br->lanes[i].full_seen = ck_pr_load_64(&br->ring.lanes[i].full);
     }
 
     mcpu_batcher_ring_log_geometry(br);
@@ -141,7 +178,8 @@ mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
         goto failed;
     }
 
-    mcpu_batcher_ring_publish(br, 0, 1);
+    /* nothing learned about Kafka yet */
+    mcpu_batcher_ring_publish(br, -1, 1);
 
     return MCPU_BATCHER_OK;
 
@@ -159,7 +197,7 @@ mcpu_batcher_ring_detach(mcpu_batcher_ring_t *br)
 
     if (br->claimed) {
         br->in_flight = 0;      /* the producer handle is gone */
-        mcpu_batcher_ring_publish(br, 0, 1);
+        mcpu_batcher_ring_publish(br, -1, 1);
         mcpu_batcher_ring_unclaim(br);
     }
 
@@ -542,9 +580,48 @@ mcpu_batcher_ring_release(mcpu_batcher_ring_t *br)
 }
 
 
-void
-mcpu_batcher_ring_publish(mcpu_batcher_ring_t *br, int kafka_up, int force)
+uint64_t
+mcpu_batcher_ring_resend(mcpu_batcher_ring_t *br, uint64_t now_ms)
 {
+    uint32_t               i;
+    uint64_t               n, total;
+    mcpu_batcher_lane_t   *l;
+    mcpu_batcher_entry_t  *e;
+
+    total = 0;
+
+    for (i = 0; i < br->ring.nlanes; i++) {
+        l = &br->lanes[i];
+
+        for (n = l->head; n != l->tail; n++) {
+            e = &l->fifo[n & br->mask];
+
+            if (e->state == MCPU_BATCHER_ENTRY_IN_FLIGHT) {
+                /* its report will never come: the producer is gone */
+                e->state = MCPU_BATCHER_ENTRY_FAILED;
+                l->failed++;
+            }
+
+            if (e->state == MCPU_BATCHER_ENTRY_FAILED) {
+                total++;
+            }
+        }
+
+        if (l->failed) {
+            l->resend_at = now_ms;
+        }
+    }
+
+    br->in_flight = 0;
+
+    return total;
+}
+
+
+void
+mcpu_batcher_ring_publish(mcpu_batcher_ring_t *br, int kafka, int force)
+{
+    uint32_t             flags;
     uint64_t             now;
     mcpu_ring_header_t  *hdr = br->ring.hdr;
 
@@ -561,12 +638,121 @@ mcpu_batcher_ring_publish(mcpu_batcher_ring_t *br, int kafka_up, int force)
     ck_pr_store_64(&hdr->delivery_errors, br->delivery_errors);
     ck_pr_store_64(&hdr->in_flight, br->in_flight);
     ck_pr_store_64(&hdr->resent, br->resent);
-    ck_pr_store_32(&hdr->consumer_flags,
-                   kafka_up ? MCPU_RING_CONSUMER_KAFKA_UP : 0);
+
+    /* up, unknown, or neither: down (mcpu_ring.h) */
+    flags = kafka > 0 ? MCPU_RING_CONSUMER_KAFKA_UP
+            : kafka < 0 ? MCPU_RING_CONSUMER_KAFKA_UNKNOWN : 0;
+    ck_pr_store_32(&hdr->consumer_flags, flags);
 
     /* the heartbeat last: a reader that sees it fresh sees the rest too */
     ck_pr_fence_store();
     ck_pr_store_64(&hdr->consumer_heartbeat_ms, mcpu_batcher_ring_wall_ms());
+}
+
+
+/*
+ * used = p_tail - c_head: c_head is ours, p_tail only grows, so the figure
+ * is at most the lane's size.  Hysteresis (over HIGH, then under LOW) keeps
+ * a lane hovering around one threshold from logging at every check; lanes
+ * crossing together share a line; a lane over HIGH is logged at most once
+ * per MCPU_BATCHER_RING_FULL_LOG_MS (a lane not logged stays a candidate
+ * and is logged with the next line), and "back under" only follows a
+ * "nearly full" line, so the lines are bounded either way.  Refusals
+ * (lane.full, counted by nginx) are counted from the last check that saw
+ * the lane under LOW, so those of a lane that filled up between two checks
+ * are not missed.
+ */
+void
+mcpu_batcher_ring_watch(mcpu_batcher_ring_t *br, int kafka, uint64_t now_ms)
+{
+    int                   n, m, nup, ndown;
+    char                  up[1024], down[1024];
+    uint32_t              i;
+    uint64_t              used, pct, full, refused_up, refused_down;
+    mcpu_ring_lane_t     *rl;
+    mcpu_batcher_lane_t  *l;
+
+    if (now_ms - br->watched_ms < MCPU_BATCHER_RING_WATCH_MS) {
+        return;
+    }
+
+    br->watched_ms = now_ms;
+
+    n = 0;
+    m = 0;
+    nup = 0;
+    ndown = 0;
+    refused_up = 0;
+    refused_down = 0;
+    up[0] = '\0';
+    down[0] = '\0';
+
+    for (i = 0; i < br->ring.nlanes; i++) {
+        l = &br->lanes[i];
+        rl = &br->ring.lanes[i];
+
+        used = ck_pr_load_64(&rl->p_tail) - rl->c_head;
+        pct = used * 100 / br->ring.lane_size;
+        full = ck_pr_load_64(&rl->full);
+
+        if (!l->nearly_full && pct < MCPU_BATCHER_RING_FULL_LOW) {
+            l->full_seen = full;
+
+        } else if (!l->nearly_full && pct >= MCPU_BATCHER_RING_FULL_HIGH
+                   && now_ms - br->full_log_ms
+                      >= MCPU_BATCHER_RING_FULL_LOG_MS)
+        {
+            l->nearly_full = 1;
+            refused_up += full - l->full_seen;
+            nup++;
+
+            if ((size_t) n < sizeof(up)) {
+                n += snprintf(up + n, sizeof(up) - n, "%slane %" PRIu32
+                              " %" PRIu64 "%% (%" PRIu64 " of %" PRIu64
+                              " bytes)", nup > 1 ? ", " : "", i, pct, used,
+                              br->ring.lane_size);
+            }
+
+        } else if (l->nearly_full && pct < MCPU_BATCHER_RING_FULL_LOW) {
+            l->nearly_full = 0;
+            refused_down += full - l->full_seen;
+            l->full_seen = full;
+            ndown++;
+
+            if ((size_t) m < sizeof(down)) {
+                m += snprintf(down + m, sizeof(down) - m, "%slane %" PRIu32
+                              " %" PRIu64 "%%", ndown > 1 ? ", " : "", i,
+                              pct);
+            }
+        }
+    }
+
+    if (nup) {
+        br->full_log_ms = now_ms;
+
+        mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "ring \"%s\" nearly full: %s "
+                         "used, not yet acknowledged by Kafka (%s); %" PRIu64
+                         " events refused so far (nginx answers 503 while a "
+                         "lane is full)", br->path, up,
+                         mcpu_batcher_ring_kafka(kafka), refused_up);
+    }
+
+    if (ndown) {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" back under "
+                         "%d%%: %s used; %" PRIu64 " events were refused for "
+                         "lack of room in all (answered 503)", br->path,
+                         MCPU_BATCHER_RING_FULL_LOW, down, refused_down);
+    }
+}
+
+
+static const char *
+mcpu_batcher_ring_kafka(int kafka)
+{
+    return kafka > 0 ? "Kafka is reachable: it acknowledges more slowly "
+                       "than nginx appends"
+           : kafka < 0 ? "Kafka's reachability is not known yet"
+                       : "Kafka is unreachable";
 }
 
 

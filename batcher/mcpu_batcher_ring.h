@@ -10,7 +10,16 @@
  * front are popped and c_head moves past the last of them.  A FAILED entry
  * stops the release there, keeps its slot and is produced again.  So c_head
  * is always the end of a contiguous prefix Kafka has, and a batcher killed
- * at any moment loses nothing: the next one starts reading at c_head.
+ * at any moment loses nothing: the next one starts reading at c_head.  A
+ * producer replaced after a fatal error is the same case within one
+ * process: every entry not DONE becomes FAILED and is produced again by
+ * the new producer (mcpu_batcher_ring_resend()).
+ *
+ * Bounds: a lane has at most `capacity` (max_in_flight_per_lane) entries
+ * between head and tail, so at most lanes * capacity records are handed to
+ * librdkafka and not released; librdkafka's own queue.buffering.max.messages
+ * (shared with the last-seen publications) may be the lower bound, and
+ * then produce says __QUEUE_FULL and the pass ends until reports arrive.
  */
 
 #ifndef MCPU_BATCHER_RING_H
@@ -44,6 +53,10 @@ typedef struct {
     uint64_t               cursor;   /* ring position of the next read */
     uint64_t               failed;   /* FAILED entries in the fifo */
     uint64_t               resend_at;  /* monotonic ms: produce them again */
+    int                    nearly_full;  /* "nearly full" was logged and
+                                            "back under" not yet */
+    uint64_t               full_seen;    /* lane.full when last seen under
+                                            MCPU_BATCHER_RING_FULL_LOW */
 } mcpu_batcher_lane_t;
 
 
@@ -64,23 +77,38 @@ typedef struct {
     uint64_t               resent;
     uint64_t               in_flight;
     uint64_t               published_ms;  /* monotonic, last publish */
+
+    uint64_t               watched_ms;    /* monotonic, last fill check */
+    uint64_t               full_log_ms;   /* monotonic, last "nearly full" */
 } mcpu_batcher_ring_t;
 
 
+/* "nearly full": a lane over HIGH percent used is logged (at most one such
+ * line per MCPU_BATCHER_RING_FULL_LOG_MS, naming every lane over it), and
+ * once more when it is back under LOW percent */
+#define MCPU_BATCHER_RING_FULL_HIGH    80
+#define MCPU_BATCHER_RING_FULL_LOW     50
+#define MCPU_BATCHER_RING_FULL_LOG_MS  10000
+
+
 /**
- * @brief Maps the ring at path, waiting (polling every 100 ms, one log line)
- *        while nginx has not created it; checks every lane's records; claims
- *        the consumer role; logs the geometry and how much was left
- *        unreleased; sets up a FIFO of capacity entries per lane, every read
- *        cursor at c_head.
+ * @brief Maps the ring at path, waiting (polling every 100 ms, one log line,
+ *        and one more every 10 minutes) while nginx has not created it;
+ *        checks every lane's records; claims the consumer role; logs the
+ *        geometry and how much was left unreleased; sets up a FIFO of
+ *        capacity entries per lane, every read cursor at c_head.  The
+ *        batcher never creates the ring: only nginx knows its geometry.
+ *        While waiting, *reopen (SIGHUP) reopens the log.
  * @returns MCPU_BATCHER_OK; MCPU_BATCHER_STOPPED when *stop became set while
  *          waiting; MCPU_BATCHER_ERROR with a sentence in errstr (the file is
  *          not a ring or is corrupt, another batcher is running, ...).
- * @locality main thread, at start-up.
+ * @locality main thread, at start-up, with the stop signals unblocked (a
+ *           signal cuts the wait short).
  */
 int mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
     uint64_t capacity, uint64_t resend_backoff_ms,
-    volatile sig_atomic_t *stop, char *errstr, size_t errstr_size);
+    volatile sig_atomic_t *stop, volatile sig_atomic_t *reopen,
+    char *errstr, size_t errstr_size);
 
 /**
  * @brief Gives the consumer role back (hdr->consumer_pid = 0), publishes the
@@ -139,12 +167,33 @@ void mcpu_batcher_ring_done(mcpu_batcher_ring_t *br, mcpu_batcher_entry_t *e,
 uint64_t mcpu_batcher_ring_release(mcpu_batcher_ring_t *br);
 
 /**
- * @brief Writes the heartbeat, the Kafka flag and the counters to the
- *        header, at most every 100 ms unless force is set.
+ * @brief After the producer was replaced: every entry whose record Kafka
+ *        has not acknowledged (in flight with the old producer, or failed)
+ *        becomes FAILED, due now, so the new producer sends it again.  No
+ *        report of the old producer may come after this.
+ * @returns the number of records to be sent again.
+ * @locality main thread, after the old producer is destroyed.
+ */
+uint64_t mcpu_batcher_ring_resend(mcpu_batcher_ring_t *br, uint64_t now_ms);
+
+/**
+ * @brief Writes the heartbeat, the Kafka flags (kafka: MCPU_BATCHER_KAFKA_*
+ *        of mcpu_batcher_kafka.h, 1 up, 0 down, -1 unknown) and the
+ *        counters to the header, at most every 100 ms unless force is set.
  * @locality main thread.
  */
-void mcpu_batcher_ring_publish(mcpu_batcher_ring_t *br, int kafka_up,
+void mcpu_batcher_ring_publish(mcpu_batcher_ring_t *br, int kafka,
     int force);
+
+/**
+ * @brief Once a second: logs the lanes over MCPU_BATCHER_RING_FULL_HIGH
+ *        percent used, and those back under MCPU_BATCHER_RING_FULL_LOW,
+ *        with what the operator needs: how full, since when nginx refused
+ *        events, and whether Kafka is reachable (kafka as for publish).
+ * @locality main thread.
+ */
+void mcpu_batcher_ring_watch(mcpu_batcher_ring_t *br, int kafka,
+    uint64_t now_ms);
 
 /** @brief Records held in FIFOs (not released) and bytes not read yet. */
 void mcpu_batcher_ring_pending(mcpu_batcher_ring_t *br, uint64_t *held,

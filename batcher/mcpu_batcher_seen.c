@@ -239,6 +239,31 @@ mcpu_batcher_seen_open(mcpu_batcher_seen_t *s, rd_kafka_t *prk,
 
 
 void
+mcpu_batcher_seen_producer(mcpu_batcher_seen_t *s, rd_kafka_t *prk)
+{
+    if (s->prkt != NULL) {
+        rd_kafka_topic_destroy(s->prkt);
+        s->prkt = NULL;
+    }
+
+    s->prk = prk;
+
+    /* before the topic was found, mcpu_batcher_seen_assign() makes it */
+    if (prk == NULL || s->ntopics == 0 || s->topics[0].partitions == 0) {
+        return;
+    }
+
+    s->prkt = rd_kafka_topic_new(prk, s->topics[0].name, NULL);
+    if (s->prkt == NULL) {
+        mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "rd_kafka_topic_new(\"%s\") "
+                         "failed: %s; the last-seen table is not published "
+                         "until the batcher restarts", s->topics[0].name,
+                         rd_kafka_err2str(rd_kafka_last_error()));
+    }
+}
+
+
+void
 mcpu_batcher_seen_acked(mcpu_batcher_seen_t *s, const void *key,
     size_t key_len, const void *value, size_t value_len)
 {
@@ -270,7 +295,11 @@ mcpu_batcher_seen_report(mcpu_batcher_seen_t *s,
         mcpu_batcher_seen_dirty(s, slot);
     }
 
-    if (mcpu_batcher_seen_quiet(s)) {
+    /* the batcher purged a producer it replaces, and says so itself */
+    if (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE
+        || rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT
+        || mcpu_batcher_seen_quiet(s))
+    {
         return;
     }
 

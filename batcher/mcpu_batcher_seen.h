@@ -145,6 +145,16 @@ int mcpu_batcher_seen_open(mcpu_batcher_seen_t *s, rd_kafka_t *prk,
     char *errstr, size_t errstr_size);
 
 /**
+ * @brief The batcher replaces its producer (after a fatal error): with NULL,
+ *        drops the topic handle on the old one (before the old one is
+ *        destroyed); with the new one, publishes through it from now on.
+ *        Publications the old one did not get acknowledged were reported
+ *        failed by its purge, so their slots are dirty again.
+ * @locality main thread.
+ */
+void mcpu_batcher_seen_producer(mcpu_batcher_seen_t *s, rd_kafka_t *prk);
+
+/**
  * @brief A ring record Kafka has acknowledged: key is the client id, value
  *        the record.  Updates the table if the event is newer.
  * @locality main thread, inside the producer's delivery report callback.

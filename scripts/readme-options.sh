@@ -3,6 +3,7 @@
 # table (`mcpu-batcher --list-options`), between two marker lines.
 #   scripts/readme-options.sh          rewrites README.md
 #   scripts/readme-options.sh --check  fails if README.md is out of date
+# It runs $BUILD/mcpu-batcher (BUILD as make's: build/ by default).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +14,7 @@ end='<!-- batcher-options: end -->'
 new=$(mktemp)
 trap 'rm -f "$new"' EXIT
 
-"$top/build/mcpu-batcher" --list-options > "$new.opts"
+"$top/${BUILD:-build}/mcpu-batcher" --list-options > "$new.opts"
 awk -v begin="$begin" -v end="$end" -v opts="$new.opts" '
     $0 == begin { print; while ((getline line < opts) > 0) print line; skip = 1; next }
     $0 == end   { skip = 0 }

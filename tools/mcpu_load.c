@@ -7,15 +7,26 @@
  * One thread per connection; each takes the next event number from a shared
  * atomic counter. An event whose exchange fails (reset, refused, timeout,
  * malformed response) is counted under "errors" as unknown: the server may have
- * accepted it, so it is never sent again, and it is not in the acked file.
+ * accepted it, so by default it is never sent again, and it is not in the
+ * acked file. With --retry-errors N it is sent again up to N times (for tests
+ * that break nginx on purpose and accept duplicates): it is acked only when
+ * one of its attempts got a 2xx. Nothing but a 2xx ever puts an event in the
+ * acked file.
+ *
+ * --rate spreads the events evenly over time (event i leaves no earlier than
+ * i / RATE seconds after the start), --duration stops taking new events
+ * after that many seconds. Each thread writes its acked lines to the file
+ * with its first acknowledgement 100 ms after the previous write, and before
+ * it waits for --rate, so a test can watch the file grow while the load runs.
  *
  * Build:
  *   cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
  *      -o build/mcpu-load tools/mcpu_load.c -lpthread
  *
- * Exit status: 0 when every event got a 2xx, 1 otherwise (also after SIGTERM
- * or SIGINT, which stop sending but still write the acked file and the
- * summary), 2 on a usage or set-up error.
+ * Exit status: 0 when every event got a 2xx (with --duration: every event
+ * sent before it ran out), 1 otherwise (also after SIGTERM or SIGINT, which
+ * stop sending but still write the acked file and the summary), 2 on a usage
+ * or set-up error.
  */
 
 #include <arpa/inet.h>
@@ -49,6 +60,7 @@
 #define MCPU_LOAD_REPORT_MAX         5      /* non-2xx / errors shown on stderr */
 #define MCPU_LOAD_RETRY_WAIT_MAX_MS  50     /* cap on Retry-After: a test tool */
 #define MCPU_LOAD_BACKOFF_MAX_MS     100
+#define MCPU_LOAD_ACK_FLUSH_NS       (100 * 1000000ULL)  /* acked file lag */
 #define MCPU_LOAD_MAX_CONNECTIONS    1024
 #define MCPU_LOAD_MAX_EXTRA          64     /* headers besides the per-event */
 #define MCPU_LOAD_DEFAULT_HEADERS    5      /* Host ... Os-Version */
@@ -98,6 +110,9 @@ struct mcpu_load_conf {
     uint64_t                 clients;
     unsigned                 connections;
     unsigned                 retry_503;
+    unsigned                 retry_errors;
+    uint64_t                 rate;          /* events/s, 0: unlimited */
+    uint64_t                 duration_ns;   /* 0: until COUNT */
     const char              *acked_path;
     const char              *prefix;
     size_t                   prefix_len;
@@ -144,6 +159,10 @@ struct mcpu_load_thread {
     uint64_t   refused;
     uint64_t   bad;
     uint64_t   errors;
+    uint64_t   responses_503;   /* every 503 answer, retried ones too */
+    uint64_t   bad_retry_after; /* 503s without a Retry-After >= 1 */
+    uint64_t   error_retries;   /* attempts resent after a failed exchange */
+    uint64_t   ack_flush_ns;    /* last write of ackbuf to the file */
 
     char      *req;             /* head_len + MCPU_LOAD_REQ_RESERVE */
     size_t     rpos;            /* rbuf[rpos, rlen) is received, unparsed */
@@ -166,6 +185,7 @@ static int mcpu_load_parse_args(struct mcpu_load_conf *cf, int argc,
 static int mcpu_load_build_head(struct mcpu_load_conf *cf);
 static uint64_t mcpu_load_now_ns(clockid_t clock);
 static void mcpu_load_sleep_ms(unsigned ms);
+static void mcpu_load_sleep_ns(uint64_t ns);
 static char *mcpu_load_put_u64(char *p, uint64_t v);
 static char *mcpu_load_put(char *p, const char *s, size_t len);
 static int mcpu_load_set_rcvtimeo(struct mcpu_load_thread *t, uint64_t ns);
@@ -205,7 +225,7 @@ static void mcpu_load_ack_flush(struct mcpu_load_thread *t);
 static void mcpu_load_report_status(uint64_t n,
     const struct mcpu_load_resp *resp);
 static void mcpu_load_report_error(struct mcpu_load_thread *t, uint64_t n,
-    int rc);
+    int rc, bool resent);
 static void mcpu_load_backoff(struct mcpu_load_thread *t);
 static void mcpu_load_event(struct mcpu_load_thread *t, uint64_t n);
 static void *mcpu_load_worker(void *arg);
@@ -219,6 +239,11 @@ static int mcpu_load_summary(struct mcpu_load_thread **threads,
 
 
 static struct mcpu_load_conf  mcpu_load_conf;
+
+/* CLOCK_MONOTONIC at the start, for --rate and --duration */
+static uint64_t               mcpu_load_t0;
+/* set when --duration ended the run */
+static atomic_int             mcpu_load_timed_out;
 
 /* Index (from 0) of the next event to send; START is added to it. */
 static atomic_uint_fast64_t   mcpu_load_next;
@@ -242,7 +267,8 @@ mcpu_load_usage(FILE *out)
         " [-k CLIENTS]\n"
         "                 [-s START] [-o ACKED_FILE] [-H 'Name: value']..."
         " [-t TIMEOUT_S]\n"
-        "                 [--retry-503 N] [--prefix STR]\n"
+        "                 [--retry-503 N] [--retry-errors N] [--prefix STR]\n"
+        "                 [--rate EVENTS_PER_S] [--duration S]\n"
         "\n"
         "  -u URL          http://127.0.0.1:8080/event (IPv4 address only)\n"
         "  -n COUNT        events to send, numbered START..START+COUNT-1\n"
@@ -258,11 +284,23 @@ mcpu_load_usage(FILE *out)
         "                  'Name:' with no value drops it\n"
         "  -t TIMEOUT_S    per-response timeout in seconds (default 10)\n"
         "  --retry-503 N   resend an event refused with 503 up to N times\n"
+        "  --retry-errors N  resend an event whose exchange failed (reset,"
+        " timeout...)\n"
+        "                  up to N times: it may then reach Kafka twice\n"
         "  --prefix STR    prefix of event ids and client ids (default none)\n"
+        "  --rate N        at most N events per second, evenly spaced\n"
+        "  --duration S    take no new event after S seconds\n"
         "\n"
         "Prints 'sent=N acked=N refused_503=N bad=N errors=N elapsed_ms=N"
-        " rate=N/s'.\n"
-        "Exit 0 if every event got a 2xx, 1 otherwise, 2 on usage errors.\n");
+        " rate=N/s\n"
+        "responses_503=N bad_retry_after=N error_retries=N': refused_503 counts"
+        " events\n"
+        "given up after 503s, responses_503 every 503 answer, bad_retry_after"
+        " the 503s\n"
+        "without a Retry-After of at least 1 second.\n"
+        "Exit 0 if every event sent got a 2xx (and all COUNT were sent, unless"
+        " --duration\n"
+        "ended the run), 1 otherwise, 2 on usage errors.\n");
 }
 
 
@@ -474,6 +512,9 @@ mcpu_load_parse_args(struct mcpu_load_conf *cf, int argc, char **argv)
 {
     static const struct option  longopts[] = {
         { "retry-503", required_argument, NULL, 'R' },
+        { "retry-errors", required_argument, NULL, 'E' },
+        { "rate",      required_argument, NULL, 'r' },
+        { "duration",  required_argument, NULL, 'D' },
         { "prefix",    required_argument, NULL, 'P' },
         { "help",      no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -482,7 +523,7 @@ mcpu_load_parse_args(struct mcpu_load_conf *cf, int argc, char **argv)
     const char  *url = NULL, *p;
     uint64_t     v;
     unsigned     nhopts = 0, i;
-    double       timeout_s = 10.0;
+    double       timeout_s = 10.0, duration_s;
     char        *end, *hopts[MCPU_LOAD_MAX_EXTRA];
     int          c;
     bool         have_count = false;
@@ -559,6 +600,30 @@ mcpu_load_parse_args(struct mcpu_load_conf *cf, int argc, char **argv)
             cf->retry_503 = (unsigned) v;
             break;
 
+        case 'E':
+            if (mcpu_load_parse_u64(optarg, 0, 1000000, &v) != 0) {
+                goto invalid;
+            }
+            cf->retry_errors = (unsigned) v;
+            break;
+
+        case 'r':
+            if (mcpu_load_parse_u64(optarg, 1, 100000000, &cf->rate) != 0) {
+                goto invalid;
+            }
+            break;
+
+        case 'D':
+            errno = 0;
+            duration_s = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(duration_s >= 0.001)
+                || duration_s > 31 * 86400)
+            {
+                goto invalid;
+            }
+            cf->duration_ns = (uint64_t) (duration_s * MCPU_LOAD_NS_PER_S);
+            break;
+
         case 'P':
             cf->prefix = optarg;
             break;
@@ -628,7 +693,9 @@ mcpu_load_parse_args(struct mcpu_load_conf *cf, int argc, char **argv)
 invalid:
 
     fprintf(stderr, "mcpu-load: %s: invalid value \"%s\"\n",
-        c == 'R' ? "--retry-503" : (char []) { '-', (char) c, '\0' }, optarg);
+        c == 'R' ? "--retry-503" : c == 'E' ? "--retry-errors"
+        : c == 'r' ? "--rate" : c == 'D' ? "--duration"
+        : (char []) { '-', (char) c, '\0' }, optarg);
     return -1;
 }
 
@@ -686,6 +753,18 @@ static void
 mcpu_load_sleep_ms(unsigned ms)
 {
     struct timespec  ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        /* the remainder is in ts */
+    }
+}
+
+
+static void
+mcpu_load_sleep_ns(uint64_t ns)
+{
+    struct timespec  ts = { (time_t) (ns / MCPU_LOAD_NS_PER_S),
+                            (long) (ns % MCPU_LOAD_NS_PER_S) };
 
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         /* the remainder is in ts */
@@ -1409,6 +1488,13 @@ mcpu_load_ack(struct mcpu_load_thread *t, uint64_t n, const char *cid,
     p = mcpu_load_put(p, cid, cid_len);
     *p++ = '\n';
     t->acklen = (size_t) (p - t->ackbuf);
+
+    /* a test watching the file's growth sees it at most 100 ms late */
+    if (mcpu_load_now_ns(CLOCK_MONOTONIC) - t->ack_flush_ns
+        >= MCPU_LOAD_ACK_FLUSH_NS)
+    {
+        mcpu_load_ack_flush(t);
+    }
 }
 
 
@@ -1449,6 +1535,7 @@ mcpu_load_ack_flush(struct mcpu_load_thread *t)
     pthread_mutex_unlock(&mcpu_load_ack_lock);
 
     t->acklen = 0;
+    t->ack_flush_ns = mcpu_load_now_ns(CLOCK_MONOTONIC);
 }
 
 
@@ -1486,7 +1573,8 @@ mcpu_load_report_status(uint64_t n, const struct mcpu_load_resp *resp)
 
 
 static void
-mcpu_load_report_error(struct mcpu_load_thread *t, uint64_t n, int rc)
+mcpu_load_report_error(struct mcpu_load_thread *t, uint64_t n, int rc,
+    bool resent)
 {
     char  msg[256];
     int   len;
@@ -1501,13 +1589,14 @@ mcpu_load_report_error(struct mcpu_load_thread *t, uint64_t n, int rc)
         || rc == MCPU_LOAD_ERR_RECV)
     {
         len = snprintf(msg, sizeof(msg), "mcpu-load: event %s%" PRIu64
-                       ": %s: %s (unknown, not resent)\n",
+                       ": %s: %s (unknown, %s)\n",
                        mcpu_load_conf.prefix, n, mcpu_load_rc_text[rc],
-                       strerror(t->err));
+                       strerror(t->err), resent ? "resent" : "not resent");
     } else {
         len = snprintf(msg, sizeof(msg), "mcpu-load: event %s%" PRIu64
-                       ": %s (unknown, not resent)\n",
-                       mcpu_load_conf.prefix, n, mcpu_load_rc_text[rc]);
+                       ": %s (unknown, %s)\n",
+                       mcpu_load_conf.prefix, n, mcpu_load_rc_text[rc],
+                       resent ? "resent" : "not resent");
     }
 
     if (len > 0) {
@@ -1534,30 +1623,43 @@ mcpu_load_backoff(struct mcpu_load_thread *t)
 
 /*
  * Send event n and count its outcome exactly once. A 503 may be resent (the
- * server said it did not take it); nothing else is, because after a failed
- * exchange the server may hold the event.
+ * server said it did not take it); after a failed exchange the server may
+ * hold the event, so it is resent only with --retry-errors (a duplicate is
+ * then possible, a loss never: only a 2xx acks it).
  */
 static void
 mcpu_load_event(struct mcpu_load_thread *t, uint64_t n)
 {
     struct mcpu_load_resp  resp;
-    unsigned               attempt;
+    unsigned               attempt, failed;
     uint64_t               wait_ms;
     size_t                 cid_len;
     char                   cid[MCPU_LOAD_VALUE_MAX + 1];
+    bool                   resend;
     int                    rc;
 
     cid_len = mcpu_load_client_id(n, cid);
     t->sent++;
+    failed = 0;
 
     for (attempt = 0; /* void */; attempt++) {
         rc = mcpu_load_exchange(t, n, cid, cid_len, &resp);
 
         if (rc != MCPU_LOAD_OK) {
-            t->errors++;
-            mcpu_load_report_error(t, n, rc);
+            resend = failed < mcpu_load_conf.retry_errors
+                     && !atomic_load_explicit(&mcpu_load_stop,
+                                              memory_order_relaxed);
+            mcpu_load_report_error(t, n, rc, resend);
             mcpu_load_disconnect(t);
             mcpu_load_backoff(t);
+
+            if (resend) {
+                failed++;
+                t->error_retries++;
+                continue;
+            }
+
+            t->errors++;
             return;
         }
 
@@ -1572,7 +1674,16 @@ mcpu_load_event(struct mcpu_load_thread *t, uint64_t n)
             return;
         }
 
-        if (resp.status != 503 || attempt >= mcpu_load_conf.retry_503
+        if (resp.status == 503) {
+            t->responses_503++;
+
+            if (resp.retry_after_s < 1) {
+                t->bad_retry_after++;
+            }
+        }
+
+        if (resp.status != 503
+            || attempt - failed >= mcpu_load_conf.retry_503
             || atomic_load_explicit(&mcpu_load_stop, memory_order_relaxed))
         {
             break;
@@ -1603,17 +1714,41 @@ mcpu_load_event(struct mcpu_load_thread *t, uint64_t n)
 static void *
 mcpu_load_worker(void *arg)
 {
-    struct mcpu_load_thread  *t = arg;
-    uint64_t                  i;
+    const struct mcpu_load_conf  *cf = &mcpu_load_conf;
+    struct mcpu_load_thread      *t = arg;
+    uint64_t                      i, now, due;
 
     while (!atomic_load_explicit(&mcpu_load_stop, memory_order_relaxed)) {
-        i = atomic_fetch_add_explicit(&mcpu_load_next, 1,
-                                      memory_order_relaxed);
-        if (i >= mcpu_load_conf.count) {
+        if (cf->duration_ns
+            && mcpu_load_now_ns(CLOCK_MONOTONIC) - mcpu_load_t0
+               >= cf->duration_ns)
+        {
+            atomic_store(&mcpu_load_timed_out, 1);
             break;
         }
 
-        mcpu_load_event(t, mcpu_load_conf.start + i);
+        i = atomic_fetch_add_explicit(&mcpu_load_next, 1,
+                                      memory_order_relaxed);
+        if (i >= cf->count) {
+            break;
+        }
+
+        if (cf->rate) {
+            /* event i is due i / RATE seconds after the start */
+            due = mcpu_load_t0 + (uint64_t) ((double) i * MCPU_LOAD_NS_PER_S
+                                             / (double) cf->rate);
+            now = mcpu_load_now_ns(CLOCK_MONOTONIC);
+
+            if (due > now) {
+                if (t->acklen) {
+                    mcpu_load_ack_flush(t);   /* idle anyway */
+                }
+
+                mcpu_load_sleep_ns(due - now);
+            }
+        }
+
+        mcpu_load_event(t, cf->start + i);
     }
 
     mcpu_load_ack_flush(t);
@@ -1732,10 +1867,12 @@ mcpu_load_summary(struct mcpu_load_thread **threads, uint64_t elapsed_ms)
 {
     const struct mcpu_load_conf  *cf = &mcpu_load_conf;
     uint64_t                      sent, acked, refused, bad, errors;
+    uint64_t                      r503, bad_ra, eretries;
     unsigned                      i;
     int                           rc;
 
     sent = acked = refused = bad = errors = 0;
+    r503 = bad_ra = eretries = 0;
 
     for (i = 0; threads && i < cf->connections; i++) {
         sent += threads[i]->sent;
@@ -1743,9 +1880,15 @@ mcpu_load_summary(struct mcpu_load_thread **threads, uint64_t elapsed_ms)
         refused += threads[i]->refused;
         bad += threads[i]->bad;
         errors += threads[i]->errors;
+        r503 += threads[i]->responses_503;
+        bad_ra += threads[i]->bad_retry_after;
+        eretries += threads[i]->error_retries;
     }
 
-    rc = (threads && acked == cf->count) ? 0 : 1;
+    /* --duration ends a run early without failing it */
+    rc = (threads && acked == sent
+          && (sent == cf->count || atomic_load(&mcpu_load_timed_out)))
+         ? 0 : 1;
 
     if (atomic_load(&mcpu_load_ack_failed)) {
         rc = 1;
@@ -1758,8 +1901,10 @@ mcpu_load_summary(struct mcpu_load_thread **threads, uint64_t elapsed_ms)
 
     printf("sent=%" PRIu64 " acked=%" PRIu64 " refused_503=%" PRIu64
            " bad=%" PRIu64 " errors=%" PRIu64 " elapsed_ms=%" PRIu64
-           " rate=%" PRIu64 "/s\n", sent, acked, refused, bad, errors,
-           elapsed_ms, sent * 1000 / (elapsed_ms ? elapsed_ms : 1));
+           " rate=%" PRIu64 "/s responses_503=%" PRIu64 " bad_retry_after=%"
+           PRIu64 " error_retries=%" PRIu64 "\n", sent, acked, refused, bad,
+           errors, elapsed_ms, sent * 1000 / (elapsed_ms ? elapsed_ms : 1),
+           r503, bad_ra, eretries);
 
     if (fflush(stdout) != 0) {
         rc = 1;
@@ -1811,6 +1956,7 @@ main(int argc, char **argv)
     }
 
     t0 = mcpu_load_now_ns(CLOCK_MONOTONIC);
+    mcpu_load_t0 = t0;
 
     threads = mcpu_load_threads_create();
     if (threads) {
