@@ -129,6 +129,12 @@ asan-test: asan
 deps:
 	scripts/install-deps.sh
 
+# the benchmarks side by side (bench/run.sh); writes bench/RESULTS.md
+.PHONY: bench
+bench: all
+	BUILD="$(BUILD)" bench/run.sh
+
+
 # the two commands of the README: each installs what is missing first
 test: deps
 	$(MAKE) all tests
