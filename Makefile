@@ -67,6 +67,10 @@ $(BUILD)/tests/test_seen: tests/test_seen.c tests/mcpu_test.h $(SEEN_SRCS) $(SEE
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_seen.c $(SEEN_SRCS)
 
+$(BUILD)/tests/test_bloom: tests/test_bloom.c tests/mcpu_test.h dedup/mcpu_bloom.c dedup/mcpu_bloom.h ngx_mcpu_module/mcpu_siphash.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_COMMON) -Idedup -Itests -o $@ tests/test_bloom.c dedup/mcpu_bloom.c -lm
+
 $(BUILD)/tests/test_event: tests/test_event.c tests/mcpu_test.h ngx_mcpu_module/mcpu_event.c ngx_mcpu_module/mcpu_event.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_event.c ngx_mcpu_module/mcpu_event.c $(JANSSON_LIBS)
