@@ -11,16 +11,16 @@ RDKAFKA_CFLAGS = $(shell pkg-config --cflags rdkafka 2>/dev/null)
 RDKAFKA_LIBS   = $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
 JANSSON_LIBS   = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
-RING_SRCS   = ngx_mcpu_module/mcpu_ring.c
-RING_DEPS   = ngx_mcpu_module/mcpu_ring.h
+RING_SRCS   = ngx_mcpu_module/mcpu_ring.c ngx_mcpu_module/mcpu_file.c
+RING_DEPS   = ngx_mcpu_module/mcpu_ring.h ngx_mcpu_module/mcpu_file.h
 
 MODULE_SRCS = $(wildcard ngx_mcpu_module/*.c)
 MODULE_DEPS = $(wildcard ngx_mcpu_module/*.h) config
 
-SEEN_SRCS   = ngx_mcpu_module/mcpu_seen.c
-SEEN_DEPS   = ngx_mcpu_module/mcpu_seen.h ngx_mcpu_module/mcpu_siphash.h
+SEEN_SRCS   = ngx_mcpu_module/mcpu_seen.c ngx_mcpu_module/mcpu_file.c
+SEEN_DEPS   = ngx_mcpu_module/mcpu_seen.h ngx_mcpu_module/mcpu_file.h ngx_mcpu_module/mcpu_siphash.h
 
-BATCHER_SRCS = $(wildcard batcher/*.c) $(RING_SRCS) $(SEEN_SRCS)
+BATCHER_SRCS = $(wildcard batcher/*.c) $(sort $(RING_SRCS) $(SEEN_SRCS))
 BATCHER_DEPS = $(wildcard batcher/*.h) $(RING_DEPS) $(SEEN_DEPS) \
                ngx_mcpu_module/mcpu_event.h
 
@@ -44,6 +44,11 @@ $(BUILD)/mcpu-batcher: $(BATCHER_SRCS) $(BATCHER_DEPS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) -o $@ $(BATCHER_SRCS) \
 	    $(RDKAFKA_LIBS) -lpthread
+
+# bench/kafka-ceiling.sh's plain librdkafka producer (the batcher's ceiling)
+$(BUILD)/bench/plain_producer: bench/plain_producer.c $(RING_SRCS) $(RING_DEPS) ngx_mcpu_module/mcpu_event.h
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) -o $@ bench/plain_producer.c $(RING_SRCS) $(RDKAFKA_LIBS)
 
 $(BUILD)/mcpu-kafka: kafka/mcpu_kafka.c
 	@mkdir -p $(BUILD)

@@ -78,26 +78,9 @@ read -r -a BARGS <<< "${CEILING_BATCHER_ARGS:-}"
 
 PLAIN=$E2E_BIN/bench/plain_producer
 
-# plain_producer: built here (the Makefile is not ours), when missing or
-# older than its sources
+# plain_producer: the Makefile's rule, into the same build directory
 build_plain() {
-    local src=$E2E_TOP/bench/plain_producer.c f
-    local deps=("$src" "$E2E_TOP/ngx_mcpu_module/mcpu_ring.c"
-                "$E2E_TOP/ngx_mcpu_module/mcpu_ring.h"
-                "$E2E_TOP/ngx_mcpu_module/mcpu_event.h")
-    if [ -x "$PLAIN" ]; then
-        for f in "${deps[@]}"; do
-            [ "$f" -nt "$PLAIN" ] && break
-        done
-        [ "$f" -nt "$PLAIN" ] || return 0
-    fi
-    mkdir -p "$(dirname "$PLAIN")"
-    e2e_log "building $PLAIN"
-    # shellcheck disable=SC2046
-    ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-        -I"$E2E_TOP/ngx_mcpu_module" $(pkg-config --cflags rdkafka 2>/dev/null) \
-        -o "$PLAIN" "$src" "$E2E_TOP/ngx_mcpu_module/mcpu_ring.c" \
-        $(pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka) \
+    make -s -C "$E2E_TOP" BUILD="${BUILD:-build}" "${BUILD:-build}/bench/plain_producer" >&2 \
         || e2e_fail "building plain_producer failed"
 }
 

@@ -21,10 +21,7 @@
  * time of every thread over elapsed_ms, user + system), errors.
  * Exit status 0 when every record was acknowledged.
  *
- * Build (bench/kafka-ceiling.sh does it):
- *   cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Ingx_mcpu_module \
- *      $(pkg-config --cflags rdkafka) -o plain_producer bench/plain_producer.c \
- *      ngx_mcpu_module/mcpu_ring.c $(pkg-config --libs rdkafka)
+ * Build: make build/bench/plain_producer (bench/kafka-ceiling.sh does it).
  */
 
 #include <inttypes.h>

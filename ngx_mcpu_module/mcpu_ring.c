@@ -17,6 +17,7 @@
 
 #include <ck_pr.h>
 
+#include "mcpu_file.h"
 #include "mcpu_ring.h"
 
 
@@ -131,20 +132,11 @@ static int
 mcpu_ring_create(const char *path, const mcpu_ring_geometry_t *g,
     unsigned mode, char *err, size_t err_size)
 {
-    int                  fd;
-    char                 tmp[4096];
-    mcpu_ring_header_t   h;
+    mcpu_ring_header_t  h;
 
     if (g == NULL) {
         snprintf(err, err_size, "ring \"%s\" cannot be created without a "
                  "geometry", path);
-        return MCPU_RING_ERROR;
-    }
-
-    if ((size_t) snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
-                          (long) getpid()) >= sizeof(tmp))
-    {
-        snprintf(err, err_size, "ring path \"%s\" is too long", path);
         return MCPU_RING_ERROR;
     }
 
@@ -155,49 +147,10 @@ mcpu_ring_create(const char *path, const mcpu_ring_geometry_t *g,
     memset(&h, 0, sizeof(h));
     mcpu_ring_init_header(&h, g);
 
-    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd == -1) {
-        snprintf(err, err_size, "open(\"%s\") failed: %s", tmp,
-                 strerror(errno));
-        return MCPU_RING_ERROR;
-    }
-
-    /* ftruncate leaves a sparse file of zeros: every lane starts empty and
-     * unowned without writing its bytes */
-    if (ftruncate(fd, (off_t) h.file_size) == -1
-        || pwrite(fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h)
-        || fsync(fd) == -1)
-    {
-        snprintf(err, err_size, "writing \"%s\" failed: %s", tmp,
-                 strerror(errno));
-        goto failed;
-    }
-
-    if (fchmod(fd, mode) == -1) {
-        snprintf(err, err_size, "placing ring \"%s\" failed: %s", path,
-                 strerror(errno));
-        goto failed;
-    }
-
-    /* link(), not rename(): rename() would replace a ring that another
-     * creator placed meanwhile, with the events already written to it */
-    if (link(tmp, path) == -1 && errno != EEXIST) {
-        snprintf(err, err_size, "placing ring \"%s\" failed: %s", path,
-                 strerror(errno));
-        goto failed;
-    }
-
-    /* placed, or another creator was first: either way the caller opens
-     * path and checks its geometry */
-    unlink(tmp);
-    close(fd);
-    return MCPU_RING_OK;
-
-failed:
-
-    unlink(tmp);
-    close(fd);
-    return MCPU_RING_ERROR;
+    /* every lane starts empty and unowned: zeros */
+    return mcpu_file_place(path, &h, sizeof(h), h.file_size, mode, "ring",
+                           err, err_size) == 0 ? MCPU_RING_OK
+                                               : MCPU_RING_ERROR;
 }
 
 

@@ -19,6 +19,7 @@
 
 #include <ck_pr.h>
 
+#include "mcpu_file.h"
 #include "mcpu_seen.h"
 #include "mcpu_siphash.h"
 
@@ -127,17 +128,8 @@ static int
 mcpu_seen_create(const char *path, uint32_t slots, uint32_t value_max,
     char *err, size_t err_size)
 {
-    int                  fd;
-    char                 tmp[4096];
     ssize_t              n;
     mcpu_seen_header_t   h;
-
-    if ((size_t) snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
-                          (long) getpid()) >= sizeof(tmp))
-    {
-        snprintf(err, err_size, "last-seen path \"%s\" is too long", path);
-        return MCPU_SEEN_ERROR;
-    }
 
     memset(&h, 0, sizeof(h));
     h.magic = MCPU_SEEN_MAGIC;
@@ -160,48 +152,11 @@ mcpu_seen_create(const char *path, uint32_t slots, uint32_t value_max,
         return MCPU_SEEN_ERROR;
     }
 
-    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, MCPU_SEEN_FILE_MODE);
-    if (fd == -1) {
-        snprintf(err, err_size, "open(\"%s\") failed: %s", tmp,
-                 strerror(errno));
-        return MCPU_SEEN_ERROR;
-    }
-
-    /* a sparse file of zeros: every slot starts empty (key_len 0) at an
-     * even version without writing its bytes */
-    if (ftruncate(fd, (off_t) h.file_size) == -1
-        || pwrite(fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h)
-        || fsync(fd) == -1)
-    {
-        snprintf(err, err_size, "writing \"%s\" failed: %s", tmp,
-                 strerror(errno));
-        goto failed;
-    }
-
-    /* the mode whatever the umask: nginx workers must be able to read it */
-    if (fchmod(fd, MCPU_SEEN_FILE_MODE) == -1) {
-        snprintf(err, err_size, "fchmod(\"%s\") failed: %s", tmp,
-                 strerror(errno));
-        goto failed;
-    }
-
-    /* link(), not rename(): rename() would replace a table that another
-     * creator placed meanwhile */
-    if (link(tmp, path) == -1 && errno != EEXIST) {
-        snprintf(err, err_size, "placing last-seen table \"%s\" failed: %s",
-                 path, strerror(errno));
-        goto failed;
-    }
-
-    unlink(tmp);
-    close(fd);
-    return MCPU_SEEN_OK;
-
-failed:
-
-    unlink(tmp);
-    close(fd);
-    return MCPU_SEEN_ERROR;
+    /* zeros: every slot starts empty (key_len 0) at an even version; the
+     * mode lets nginx workers of the group read it whatever the umask */
+    return mcpu_file_place(path, &h, sizeof(h), h.file_size,
+                           MCPU_SEEN_FILE_MODE, "last-seen table", err,
+                           err_size) == 0 ? MCPU_SEEN_OK : MCPU_SEEN_ERROR;
 }
 
 

@@ -670,9 +670,6 @@ ngx_int_t
 ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b)
 {
-    ngx_int_t    rc;
-    ngx_chain_t  out;
-
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -683,9 +680,21 @@ ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
         b->memory = 1;
     }
 
+    return ngx_http_mcpu_send_buf(r, status, &ngx_http_mcpu_json_type, b);
+}
+
+
+/* the whole answer in one buffer, of that type */
+ngx_int_t
+ngx_http_mcpu_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
     r->headers_out.status = status;
-    r->headers_out.content_type = ngx_http_mcpu_json_type;
-    r->headers_out.content_type_len = ngx_http_mcpu_json_type.len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.content_length_n = b->last - b->pos;
 

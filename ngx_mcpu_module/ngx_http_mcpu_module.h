@@ -223,6 +223,8 @@ ngx_int_t ngx_http_mcpu_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail);
 ngx_int_t ngx_http_mcpu_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
+ngx_int_t ngx_http_mcpu_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_mcpu_ring_refusal(ngx_http_request_t *r, ngx_int_t rc);
 u_char *ngx_http_mcpu_record_buffer(size_t *size);
 void ngx_http_mcpu_stamp(ngx_http_request_t *r, ngx_http_mcpu_ctx_t *ctx);

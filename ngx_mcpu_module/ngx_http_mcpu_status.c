@@ -209,7 +209,6 @@ ngx_http_mcpu_status_handler(ngx_http_request_t *r)
     ngx_buf_t                  *b;
     ngx_uint_t                  i;
     ngx_time_t                 *tp;
-    ngx_chain_t                 out;
     mcpu_ring_t                *ring;
     ngx_http_mcpu_lane_stat_t  *ls;
     ngx_http_mcpu_main_conf_t  *mmcf;
@@ -271,24 +270,8 @@ ngx_http_mcpu_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_type = ngx_http_mcpu_status_type;
-    r->headers_out.content_type_len = ngx_http_mcpu_status_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.content_length_n = b->last - b->pos;
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_mcpu_send_buf(r, NGX_HTTP_OK, &ngx_http_mcpu_status_type,
+                                  b);
 }
 
 

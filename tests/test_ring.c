@@ -224,67 +224,6 @@ spawn(int (*fn)(void *), void *arg)
 }
 
 
-/* waits for pid and returns its wait status, -1 if waitpid failed */
-static int
-reap(pid_t pid)
-{
-    int  status;
-
-    while (waitpid(pid, &status, 0) == -1) {
-        if (errno != EINTR) {
-            FAIL_MSG("waitpid(%ld): %s", (long) pid, strerror(errno));
-            return -1;
-        }
-    }
-
-    return status;
-}
-
-
-static int
-exited_ok(int status, const char *who)
-{
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        return 1;
-    }
-
-    if (status != -1 && WIFSIGNALED(status)) {
-        return FAIL_MSG("%s was killed by signal %d", who, WTERMSIG(status));
-    }
-
-    return FAIL_MSG("%s exited with status %d", who,
-                    status == -1 ? -1 : WEXITSTATUS(status));
-}
-
-
-static int
-killed_by(int status, int sig, const char *who)
-{
-    if (status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == sig) {
-        return 1;
-    }
-
-    return FAIL_MSG("%s did not die of signal %d (wait status 0x%x)", who,
-                    sig, status);
-}
-
-
-/* a forked child's complaint; its exit status tells the parent it failed */
-static int
-child_fail(const char *fmt, ...)
-{
-    va_list  ap;
-
-    printf("#   child %ld: ", (long) getpid());
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-
-    return 1;
-}
-
-
 static void
 read_full(int fd, void *buf, size_t n)
 {
