@@ -6,7 +6,7 @@ BUILD     ?= build
 CC        ?= cc
 
 CFLAGS_COMMON = -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC \
-                -D_GNU_SOURCE -Ingx_mcpu_module
+                -D_GNU_SOURCE -Ingx_mcpu_module -Icommon
 RDKAFKA_CFLAGS = $(shell pkg-config --cflags rdkafka 2>/dev/null)
 RDKAFKA_LIBS   = $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
 JANSSON_LIBS   = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
@@ -20,9 +20,19 @@ MODULE_DEPS = $(wildcard ngx_mcpu_module/*.h) config
 SEEN_SRCS   = ngx_mcpu_module/mcpu_seen.c ngx_mcpu_module/mcpu_file.c
 SEEN_DEPS   = ngx_mcpu_module/mcpu_seen.h ngx_mcpu_module/mcpu_file.h ngx_mcpu_module/mcpu_siphash.h
 
-BATCHER_SRCS = $(wildcard batcher/*.c) $(sort $(RING_SRCS) $(SEEN_SRCS))
-BATCHER_DEPS = $(wildcard batcher/*.h) $(RING_DEPS) $(SEEN_DEPS) \
-               ngx_mcpu_module/mcpu_event.h
+# what every program shares: the option engine, the log, Kafka
+# configurations (common/mcpu_conf.h, mcpu_log.h, mcpu_kafka_conf.h)
+COMMON_SRCS = $(wildcard common/*.c)
+COMMON_DEPS = $(wildcard common/*.h)
+
+BATCHER_SRCS = $(wildcard batcher/*.c) $(COMMON_SRCS) \
+               $(sort $(RING_SRCS) $(SEEN_SRCS))
+BATCHER_DEPS = $(wildcard batcher/*.h) $(COMMON_DEPS) $(RING_DEPS) \
+               $(SEEN_DEPS) ngx_mcpu_module/mcpu_event.h
+
+DEDUP_SRCS = $(wildcard dedup/*.c) $(COMMON_SRCS)
+DEDUP_DEPS = $(wildcard dedup/*.h) $(COMMON_DEPS) ngx_mcpu_module/mcpu_event.h \
+             ngx_mcpu_module/mcpu_siphash.h
 
 TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
@@ -30,8 +40,8 @@ TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
 all: module programs
 
-programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-kafka $(BUILD)/mcpu-load \
-          $(BUILD)/mcpu-token
+programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-dedup $(BUILD)/mcpu-kafka \
+          $(BUILD)/mcpu-load $(BUILD)/mcpu-token
 
 # The module is built by nginx's own build system against the exact sources
 # and configure flags of the nginx it will be loaded into (--with-compat).
@@ -44,6 +54,12 @@ $(BUILD)/mcpu-batcher: $(BATCHER_SRCS) $(BATCHER_DEPS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) -o $@ $(BATCHER_SRCS) \
 	    $(RDKAFKA_LIBS) -lpthread
+
+# LMDB (Debian's liblmdb) holds mcpu-dedup's exact state: README "mcpu-dedup"
+$(BUILD)/mcpu-dedup: $(DEDUP_SRCS) $(DEDUP_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) -Idedup -o $@ $(DEDUP_SRCS) \
+	    $(RDKAFKA_LIBS) -llmdb -lm -lpthread
 
 # bench/kafka-ceiling.sh's plain librdkafka producer (the batcher's ceiling)
 $(BUILD)/bench/plain_producer: bench/plain_producer.c $(RING_SRCS) $(RING_DEPS) ngx_mcpu_module/mcpu_event.h

@@ -28,10 +28,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "mcpu_log.h"
 #include "mcpu_batcher.h"
 #include "mcpu_batcher_conf.h"
 #include "mcpu_batcher_kafka.h"
-#include "mcpu_batcher_log.h"
 #include "mcpu_batcher_ring.h"
 #include "mcpu_batcher_seen.h"
 
@@ -109,8 +109,8 @@ main(int argc, char **argv)
         return MCPU_BATCHER_EXIT_CONFIG;
     }
 
-    if (mcpu_batcher_log_open(b->conf.log_file, errstr, sizeof(errstr))
-        != MCPU_BATCHER_OK)
+    if (mcpu_log_open(MCPU_BATCHER_NAME, b->conf.log_file, errstr,
+                      sizeof(errstr)) != 0)
     {
         fprintf(stderr, MCPU_BATCHER_NAME ": option \"log_file\": %s\n",
                 errstr);
@@ -126,20 +126,20 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     if (mcpu_batcher_signals() != MCPU_BATCHER_OK) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "sigaction() failed");
+        mcpu_log(MCPU_LOG_CRIT, "sigaction() failed");
         return MCPU_BATCHER_EXIT_FAILURE;
     }
 
     if (b->conf.test) {
-        mcpu_batcher_log_level(MCPU_BATCHER_LOG_CRIT);
+        mcpu_log_level(MCPU_LOG_CRIT);
 
     } else {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, MCPU_BATCHER_NAME " "
-                         MCPU_BATCHER_VERSION " starting: ring \"%s\", batch "
-                         "%ld, poll_ms %ld, max_in_flight_per_lane %ld, "
-                         "flush_timeout_ms %ld", b->conf.ring, b->conf.batch,
-                         b->conf.poll_ms, b->conf.max_in_flight_per_lane,
-                         b->conf.flush_timeout_ms);
+        mcpu_log(MCPU_LOG_NOTICE, MCPU_BATCHER_NAME " "
+                 MCPU_BATCHER_VERSION " starting: ring \"%s\", batch "
+                 "%ld, poll_ms %ld, max_in_flight_per_lane %ld, "
+                 "flush_timeout_ms %ld", b->conf.ring, b->conf.batch,
+                 b->conf.poll_ms, b->conf.max_in_flight_per_lane,
+                 b->conf.flush_timeout_ms);
     }
 
     if (mcpu_batcher_kafka_create(&b->kafka, &b->conf, errstr,
@@ -176,17 +176,17 @@ main(int argc, char **argv)
                                   errstr, sizeof(errstr));
     if (rc != MCPU_BATCHER_OK) {
         if (rc == MCPU_BATCHER_ERROR) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "%s", errstr);
+            mcpu_log(MCPU_LOG_CRIT, "%s", errstr);
         }
 
         mcpu_batcher_seen_destroy(&b->seen);
         mcpu_batcher_kafka_destroy(&b->kafka);
         status = rc == MCPU_BATCHER_STOPPED ? MCPU_BATCHER_EXIT_OK
                                             : MCPU_BATCHER_EXIT_FAILURE;
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "exiting with status %d%s",
-                         status, rc == MCPU_BATCHER_STOPPED
-                                 ? " (stopped while waiting for the ring)"
-                                 : "");
+        mcpu_log(MCPU_LOG_NOTICE, "exiting with status %d%s",
+                 status, rc == MCPU_BATCHER_STOPPED
+                         ? " (stopped while waiting for the ring)"
+                         : "");
         mcpu_batcher_conf_free(&b->conf);
         return status;
     }
@@ -195,11 +195,11 @@ main(int argc, char **argv)
     if (mcpu_batcher_seen_open(&b->seen, b->kafka.rk, errstr, sizeof(errstr))
         != MCPU_BATCHER_OK)
     {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "%s", errstr);
+        mcpu_log(MCPU_LOG_CRIT, "%s", errstr);
         mcpu_batcher_seen_destroy(&b->seen);
         mcpu_batcher_kafka_destroy(&b->kafka);
         mcpu_batcher_ring_detach(&b->ring);
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "exiting");
+        mcpu_log(MCPU_LOG_NOTICE, "exiting");
         mcpu_batcher_conf_free(&b->conf);
         return MCPU_BATCHER_EXIT_FAILURE;
     }
@@ -217,8 +217,7 @@ main(int argc, char **argv)
     status = rc == MCPU_BATCHER_OK ? MCPU_BATCHER_EXIT_OK
                                    : MCPU_BATCHER_EXIT_FAILURE;
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "exiting with status %d",
-                     status);
+    mcpu_log(MCPU_LOG_NOTICE, "exiting with status %d", status);
     mcpu_batcher_conf_free(&b->conf);
 
     return status;
@@ -278,7 +277,7 @@ mcpu_batcher_refuse(mcpu_batcher_t *b, const char *errstr)
     fprintf(stderr, MCPU_BATCHER_NAME ": %s\n", errstr);
 
     if (b->conf.log_file != NULL && b->conf.log_file[0] != '\0') {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "%s", errstr);
+        mcpu_log(MCPU_LOG_CRIT, "%s", errstr);
     }
 }
 
@@ -290,11 +289,11 @@ mcpu_batcher_reopen_log(void)
 
     mcpu_batcher_reopen = 0;
 
-    if (mcpu_batcher_log_reopen(errstr, sizeof(errstr)) != MCPU_BATCHER_OK) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "%s", errstr);
+    if (mcpu_log_reopen(errstr, sizeof(errstr)) != 0) {
+        mcpu_log(MCPU_LOG_ERROR, "%s", errstr);
 
     } else {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "log reopened");
+        mcpu_log(MCPU_LOG_NOTICE, "log reopened");
     }
 }
 
@@ -498,14 +497,14 @@ mcpu_batcher_rebuild(mcpu_batcher_t *b)
     mcpu_batcher_ring_pending(br, &held, &unread);
     (void) unread;
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "Kafka producer %u (%s): fatal "
-                     "error: %s: %s; replacing it%s: the %" PRIu64 " records "
-                     "it holds stay in the ring, and those Kafka has not "
-                     "acknowledged are produced again by the new one",
-                     k->producers, rd_kafka_name(k->rk),
-                     rd_kafka_err2name(err), reason,
-                     b->rebuild_backoff_ms ? " after a pause (it acknowledged "
-                     "nothing)" : "", held);
+    mcpu_log(MCPU_LOG_CRIT, "Kafka producer %u (%s): fatal "
+             "error: %s: %s; replacing it%s: the %" PRIu64 " records "
+             "it holds stay in the ring, and those Kafka has not "
+             "acknowledged are produced again by the new one",
+             k->producers, rd_kafka_name(k->rk),
+             rd_kafka_err2name(err), reason,
+             b->rebuild_backoff_ms ? " after a pause (it acknowledged "
+             "nothing)" : "", held);
 
     start = mcpu_batcher_ring_now_ms();
     until = start + b->rebuild_backoff_ms;
@@ -544,8 +543,8 @@ mcpu_batcher_rebuild(mcpu_batcher_t *b)
     if (mcpu_batcher_kafka_renew(k, errstr, sizeof(errstr))
         != MCPU_BATCHER_OK)
     {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "%s; stopping (unacknowledged "
-                         "records stay in the ring)", errstr);
+        mcpu_log(MCPU_LOG_CRIT, "%s; stopping (unacknowledged "
+                 "records stay in the ring)", errstr);
         return MCPU_BATCHER_ERROR;
     }
 
@@ -554,13 +553,13 @@ mcpu_batcher_rebuild(mcpu_batcher_t *b)
     now = mcpu_batcher_ring_now_ms();
     resend = mcpu_batcher_ring_resend(br, now);
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka producer %u (%s) "
-                     "replaces the old one after %" PRIu64 " ms: %" PRIu64
-                     " records not acknowledged are produced again "
-                     "(duplicates possible, no loss)%s", k->producers,
-                     rd_kafka_name(k->rk), now - start, resend,
-                     left ? "; the old one did not report on all of its "
-                            "messages: they are among them" : "");
+    mcpu_log(MCPU_LOG_NOTICE, "Kafka producer %u (%s) "
+             "replaces the old one after %" PRIu64 " ms: %" PRIu64
+             " records not acknowledged are produced again "
+             "(duplicates possible, no loss)%s", k->producers,
+             rd_kafka_name(k->rk), now - start, resend,
+             left ? "; the old one did not report on all of its "
+                    "messages: they are among them" : "");
 
     return MCPU_BATCHER_OK;
 }
@@ -576,13 +575,13 @@ mcpu_batcher_refused(mcpu_batcher_t *b, const mcpu_batcher_entry_t *e,
         return;
     }
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "librdkafka refused the record "
-                     "at lane %u position %" PRIu64 ": %s: %s; it stays in "
-                     "the ring and is produced again in %ld ms (%" PRIu64
-                     " more refusals since the last such line)",
-                     (unsigned) e->lane, e->pos, rd_kafka_err2name(err),
-                     rd_kafka_err2str(err), b->conf.resend_backoff_ms,
-                     b->refused_unlogged);
+    mcpu_log(MCPU_LOG_ERROR, "librdkafka refused the record "
+             "at lane %u position %" PRIu64 ": %s: %s; it stays in "
+             "the ring and is produced again in %ld ms (%" PRIu64
+             " more refusals since the last such line)",
+             (unsigned) e->lane, e->pos, rd_kafka_err2name(err),
+             rd_kafka_err2str(err), b->conf.resend_backoff_ms,
+             b->refused_unlogged);
 
     b->refused_log_ms = now;
     b->refused_unlogged = 0;
@@ -595,11 +594,11 @@ mcpu_batcher_corrupt(mcpu_batcher_t *b, uint32_t lane, uint64_t pos)
 {
     mcpu_ring_lane_t  *l = &b->ring.ring.lanes[lane];
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "ring \"%s\" lane %" PRIu32
-                     ": no valid record at position %" PRIu64 " (c_head %"
-                     PRIu64 ", p_tail %" PRIu64 "): stopping; the ring is "
-                     "left as it is for inspection", b->conf.ring, lane, pos,
-                     l->c_head, l->p_tail);
+    mcpu_log(MCPU_LOG_CRIT, "ring \"%s\" lane %" PRIu32
+             ": no valid record at position %" PRIu64 " (c_head %"
+             PRIu64 ", p_tail %" PRIu64 "): stopping; the ring is "
+             "left as it is for inspection", b->conf.ring, lane, pos,
+             l->c_head, l->p_tail);
 }
 
 
@@ -609,9 +608,9 @@ mcpu_batcher_shutdown(mcpu_batcher_t *b)
     int       left;
     uint64_t  held, unread, now, deadline;
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "stopping: waiting up to %ld ms "
-                     "for the delivery reports of %" PRIu64 " records",
-                     b->conf.flush_timeout_ms, b->ring.in_flight);
+    mcpu_log(MCPU_LOG_NOTICE, "stopping: waiting up to %ld ms "
+             "for the delivery reports of %" PRIu64 " records",
+             b->conf.flush_timeout_ms, b->ring.in_flight);
 
     /* nothing is read any more; reports release what Kafka has.  The
      * records' reports first: they are the table's last changes, which are
@@ -640,11 +639,10 @@ mcpu_batcher_shutdown(mcpu_batcher_t *b)
 
     mcpu_batcher_ring_pending(&b->ring, &held, &unread);
 
-    mcpu_batcher_log(held || left ? MCPU_BATCHER_LOG_WARN
-                                  : MCPU_BATCHER_LOG_NOTICE,
-                     "%" PRIu64 " records not acknowledged stay in the ring "
-                     "for the next start (librdkafka queue: %d); %" PRIu64
-                     " bytes not read yet", held, left, unread);
+    mcpu_log(held || left ? MCPU_LOG_WARN : MCPU_LOG_NOTICE,
+             "%" PRIu64 " records not acknowledged stay in the ring "
+             "for the next start (librdkafka queue: %d); %" PRIu64
+             " bytes not read yet", held, left, unread);
 
     mcpu_batcher_ring_publish(&b->ring, mcpu_batcher_kafka_state(&b->kafka),
                               1);

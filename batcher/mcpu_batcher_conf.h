@@ -1,9 +1,10 @@
 /*
  * mcpu_batcher_conf.h: the batcher's settings.  One table row per option
  * (mcpu_batcher_conf.c) gives its name in the file, its command-line form,
- * its default, its bounds and its description; the same table parses the
- * file and the command line and prints --help and --list-options, so the
- * README cannot drift from the code.
+ * its default, its bounds and its description; the shared option engine
+ * (common/mcpu_conf.h) parses the file and the command line through the
+ * same table and prints --help and --list-options, so the README cannot
+ * drift from the code.
  */
 
 #ifndef MCPU_BATCHER_CONF_H
@@ -11,13 +12,7 @@
 
 #include <stddef.h>
 
-
-/* one librdkafka property, passed to rd_kafka_conf_set() untouched */
-typedef struct {
-    char  *name;
-    char  *value;
-    char  *origin;               /* "FILE:LINE" or "-X", for messages */
-} mcpu_batcher_kafka_prop_t;
+#include "mcpu_conf.h"
 
 
 typedef struct {
@@ -41,7 +36,7 @@ typedef struct {
     long                        last_seen_publish_interval;   /* ms */
 
     /* kafka.* lines of the file, then -X options, in that order */
-    mcpu_batcher_kafka_prop_t  *kafka;
+    mcpu_conf_kafka_prop_t     *kafka;
     size_t                      nkafka;
 
     int                         test;          /* -t: check and exit */

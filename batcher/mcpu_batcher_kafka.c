@@ -23,10 +23,11 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "mcpu_log.h"
+#include "mcpu_kafka_conf.h"
 #include "mcpu_batcher.h"
 #include "mcpu_event.h"
 #include "mcpu_batcher_kafka.h"
-#include "mcpu_batcher_log.h"
 #include "mcpu_batcher_seen.h"
 
 
@@ -38,8 +39,8 @@
 
 
 /*
- * The batcher's defaults, set before the user's properties so that a
- * kafka.* line or -X overrides any of them.
+ * The batcher's defaults (name, value, ..., NULL), set before the user's
+ * properties so that a kafka.* line or -X overrides any of them.
  *
  * enable.idempotence=true and acks=all: librdkafka retries without
  * duplicating or reordering within a partition, and a report says
@@ -60,17 +61,14 @@
  *
  * linger.ms=5: batches fill under load without adding visible latency.
  */
-static const char *const  mcpu_batcher_kafka_defaults[][2] = {
-    { "enable.idempotence", "true" },
-    { "acks", "all" },
-    { "message.timeout.ms", "0" },
-    { "linger.ms", "5" },
-    { "client.id", MCPU_BATCHER_NAME },
+static const char *const  mcpu_batcher_kafka_defaults[] = {
+    "enable.idempotence", "true",
+    "acks", "all",
+    "message.timeout.ms", "0",
+    "linger.ms", "5",
+    "client.id", MCPU_BATCHER_NAME,
+    NULL
 };
-
-#define MCPU_BATCHER_KAFKA_NDEFAULTS                                         \
-    (sizeof(mcpu_batcher_kafka_defaults)                                     \
-     / sizeof(mcpu_batcher_kafka_defaults[0]))
 
 
 static int mcpu_batcher_kafka_open(mcpu_batcher_kafka_t *k, char *errstr,
@@ -78,8 +76,6 @@ static int mcpu_batcher_kafka_open(mcpu_batcher_kafka_t *k, char *errstr,
 static void mcpu_batcher_kafka_close(mcpu_batcher_kafka_t *k);
 static void *mcpu_batcher_kafka_probe(void *arg);
 static void mcpu_batcher_kafka_probing(mcpu_batcher_kafka_t *k, int on);
-static int mcpu_batcher_kafka_applies(const char *table, const char *name,
-    rd_kafka_type_t type);
 static void mcpu_batcher_kafka_dr(rd_kafka_t *rk,
     const rd_kafka_message_t *rkm, void *opaque);
 static void mcpu_batcher_kafka_error(rd_kafka_t *rk, int err,
@@ -132,8 +128,7 @@ mcpu_batcher_kafka_open(mcpu_batcher_kafka_t *k, char *errstr,
     const mcpu_batcher_conf_t  *conf = k->conf;
 
     kc = mcpu_batcher_kafka_conf_new(conf, RD_KAFKA_PRODUCER,
-                                     mcpu_batcher_kafka_defaults,
-                                     MCPU_BATCHER_KAFKA_NDEFAULTS, errstr,
+                                     mcpu_batcher_kafka_defaults, errstr,
                                      errstr_size);
     if (kc == NULL) {
         return MCPU_BATCHER_ERROR;
@@ -193,9 +188,9 @@ mcpu_batcher_kafka_open(mcpu_batcher_kafka_t *k, char *errstr,
         snprintf(servers, sizeof(servers), "?");
     }
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_INFO, "Kafka producer %s: brokers %s, "
-                     "topic \"%s\", librdkafka %s", rd_kafka_name(k->rk),
-                     servers, conf->topic, rd_kafka_version_str());
+    mcpu_log(MCPU_LOG_INFO, "Kafka producer %s: brokers %s, "
+             "topic \"%s\", librdkafka %s", rd_kafka_name(k->rk),
+             servers, conf->topic, rd_kafka_version_str());
 
     rc = MCPU_BATCHER_OK;
 
@@ -250,8 +245,8 @@ mcpu_batcher_kafka_retire(mcpu_batcher_kafka_t *k, int timeout_ms)
     err = rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE
                                 | RD_KAFKA_PURGE_F_INFLIGHT);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "purging the old producer "
-                         "failed: %s", rd_kafka_err2str(err));
+        mcpu_log(MCPU_LOG_WARN, "purging the old producer "
+                 "failed: %s", rd_kafka_err2str(err));
     }
 
     rd_kafka_flush(k->rk, timeout_ms);
@@ -273,122 +268,45 @@ mcpu_batcher_kafka_renew(mcpu_batcher_kafka_t *k, char *errstr,
 }
 
 
+/*
+ * The common configuration (common/mcpu_kafka_conf.h), with
+ * bootstrap.servers from option "brokers" after the handle's defaults, so
+ * that kafka.bootstrap.servers and -X bootstrap.servers=... override it,
+ * and our log callback in place of the common one.
+ */
 rd_kafka_conf_t *
 mcpu_batcher_kafka_conf_new(const mcpu_batcher_conf_t *conf,
-    rd_kafka_type_t type, const char *const (*defaults)[2], size_t ndefaults,
-    char *errstr, size_t errstr_size)
+    rd_kafka_type_t type, const char *const *defaults, char *errstr,
+    size_t errstr_size)
 {
-    char                             *table, err[512];
-    FILE                             *f;
-    size_t                            i, size;
-    rd_kafka_conf_t                  *kc;
-    const mcpu_batcher_kafka_prop_t  *p;
+    size_t            n;
+    const char      **all;
+    rd_kafka_conf_t  *kc;
 
-    /* librdkafka's own property table (CONFIGURATION.md), which says for
-     * each property whether it is for consumers, producers or both */
-    table = NULL;
-    size = 0;
+    for (n = 0; defaults[n] != NULL; n += 2) {
+        /* void */
+    }
 
-    f = open_memstream(&table, &size);
-    if (f == NULL) {
-        snprintf(errstr, errstr_size, "open_memstream() failed: %s",
-                 strerror(errno));
+    all = malloc((n + 3) * sizeof(*all));
+    if (all == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
 
-    rd_kafka_conf_properties_show(f);
-    fclose(f);
+    memcpy(all, defaults, n * sizeof(*all));
+    all[n] = "bootstrap.servers";
+    all[n + 1] = conf->brokers;
+    all[n + 2] = NULL;
 
-    kc = rd_kafka_conf_new();
+    kc = mcpu_kafka_conf_new(type, all, conf->kafka, conf->nkafka, errstr,
+                             errstr_size);
+    free(all);
 
-    for (i = 0; i < ndefaults; i++) {
-        if (rd_kafka_conf_set(kc, defaults[i][0], defaults[i][1], err,
-                              sizeof(err)) != RD_KAFKA_CONF_OK)
-        {
-            snprintf(errstr, errstr_size, "default kafka property \"%s\": %s",
-                     defaults[i][0], err);
-            goto failed;
-        }
+    if (kc != NULL) {
+        rd_kafka_conf_set_log_cb(kc, mcpu_batcher_kafka_logger);
     }
 
-    if (rd_kafka_conf_set(kc, "bootstrap.servers", conf->brokers, err,
-                          sizeof(err)) != RD_KAFKA_CONF_OK)
-    {
-        snprintf(errstr, errstr_size, "option \"brokers\" (\"%s\"): %s",
-                 conf->brokers, err);
-        goto failed;
-    }
-
-    /* untouched: librdkafka checks names and values and says what is wrong;
-     * values are not echoed, they may be passwords */
-    for (i = 0; i < conf->nkafka; i++) {
-        p = &conf->kafka[i];
-
-        if (!mcpu_batcher_kafka_applies(table, p->name, type)) {
-            continue;
-        }
-
-        if (rd_kafka_conf_set(kc, p->name, p->value, err, sizeof(err))
-            != RD_KAFKA_CONF_OK)
-        {
-            snprintf(errstr, errstr_size, "%s: kafka property \"%s\": %s",
-                     p->origin, p->name, err);
-            goto failed;
-        }
-    }
-
-    rd_kafka_conf_set_log_cb(kc, mcpu_batcher_kafka_logger);
-
-    free(table);
     return kc;
-
-failed:
-
-    free(table);
-    rd_kafka_conf_destroy(kc);
-    return NULL;
-}
-
-
-/*
- * Whether property name applies to a handle of this type, by its row in
- * rd_kafka_conf_properties_show()'s table: "name | C/P | ...", where C is
- * consumer-only, P producer-only and * both.  A name the table lacks (a
- * plugin's, or a table whose layout changed) applies: librdkafka judges.
- */
-static int
-mcpu_batcher_kafka_applies(const char *table, const char *name,
-    rd_kafka_type_t type)
-{
-    size_t       len;
-    const char  *line, *p;
-
-    len = strlen(name);
-
-    for (line = table; line != NULL && *line != '\0'; ) {
-        if (strncmp(line, name, len) == 0 && line[len] == ' ') {
-            for (p = line + len; *p == ' '; p++) {
-                /* void */
-            }
-
-            if (*p == '|') {
-                for (p++; *p == ' '; p++) {
-                    /* void */
-                }
-
-                if (p[1] == ' ' || p[1] == '|') {
-                    return type == RD_KAFKA_CONSUMER ? *p != 'P' : *p != 'C';
-                }
-            }
-        }
-
-        line = strchr(line, '\n');
-        if (line != NULL) {
-            line++;
-        }
-    }
-
-    return 1;
 }
 
 
@@ -457,8 +375,8 @@ mcpu_batcher_kafka_state(mcpu_batcher_kafka_t *k)
     if (k->up == MCPU_BATCHER_KAFKA_UNKNOWN && k->rk != NULL
         && rd_kafka_controllerid(k->rk, 0) >= 0)
     {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable: "
-                         "cluster metadata received");
+        mcpu_log(MCPU_LOG_NOTICE, "Kafka is reachable: "
+                 "cluster metadata received");
         k->up = MCPU_BATCHER_KAFKA_UP;
     }
 
@@ -469,8 +387,8 @@ mcpu_batcher_kafka_state(mcpu_batcher_kafka_t *k)
         pthread_mutex_unlock(&k->probe_lock);
 
         if (ok) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable "
-                             "again: it answered a metadata request");
+            mcpu_log(MCPU_LOG_NOTICE, "Kafka is reachable "
+                     "again: it answered a metadata request");
             k->up = MCPU_BATCHER_KAFKA_UP;
             mcpu_batcher_kafka_probing(k, 0);
         }
@@ -573,8 +491,8 @@ mcpu_batcher_kafka_flush(mcpu_batcher_kafka_t *k, int timeout_ms)
         err = rd_kafka_flush(k->rk, timeout_ms);
 
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "flush: %s after %d ms",
-                             rd_kafka_err2str(err), timeout_ms);
+            mcpu_log(MCPU_LOG_WARN, "flush: %s after %d ms",
+                     rd_kafka_err2str(err), timeout_ms);
         }
     }
 
@@ -615,9 +533,9 @@ mcpu_batcher_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 
     if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (k->up != MCPU_BATCHER_KAFKA_UP) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "Kafka is reachable%s: "
-                             "deliveries are acknowledged",
-                             k->up == MCPU_BATCHER_KAFKA_DOWN ? " again" : "");
+            mcpu_log(MCPU_LOG_NOTICE, "Kafka is reachable%s: "
+                     "deliveries are acknowledged",
+                     k->up == MCPU_BATCHER_KAFKA_DOWN ? " again" : "");
             if (k->up == MCPU_BATCHER_KAFKA_DOWN) {
                 mcpu_batcher_kafka_probing(k, 0);
             }
@@ -667,12 +585,12 @@ mcpu_batcher_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
         break;
     }
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "delivery failed for lane %u "
-                     "position %" PRIu64 ": %s: %s (%s); it stays in the ring "
-                     "and is produced again (%" PRIu64 " more failures since "
-                     "the last such line)", (unsigned) e->lane, e->pos,
-                     rd_kafka_err2name(rkm->err), rd_kafka_err2str(rkm->err),
-                     status, k->dr_unlogged);
+    mcpu_log(MCPU_LOG_ERROR, "delivery failed for lane %u "
+             "position %" PRIu64 ": %s: %s (%s); it stays in the ring "
+             "and is produced again (%" PRIu64 " more failures since "
+             "the last such line)", (unsigned) e->lane, e->pos,
+             rd_kafka_err2name(rkm->err), rd_kafka_err2str(rkm->err),
+             status, k->dr_unlogged);
 
     k->dr_log_ms = now;
     k->dr_unlogged = 0;
@@ -701,8 +619,8 @@ mcpu_batcher_kafka_error(rd_kafka_t *rk, int err, const char *reason,
 
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         if (k->up != MCPU_BATCHER_KAFKA_DOWN) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "Kafka is unreachable: "
-                             "%s; records wait in the ring", reason);
+            mcpu_log(MCPU_LOG_WARN, "Kafka is unreachable: "
+                     "%s; records wait in the ring", reason);
             k->up = MCPU_BATCHER_KAFKA_DOWN;
             mcpu_batcher_kafka_probing(k, 1);
         }
@@ -716,12 +634,16 @@ mcpu_batcher_kafka_error(rd_kafka_t *rk, int err, const char *reason,
         return;
     }
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "Kafka error %s: %s",
-                     rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+    mcpu_log(MCPU_LOG_ERROR, "Kafka error %s: %s",
+             rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
 }
 
 
-/* librdkafka's own log lines, from any of its threads, in our format */
+/*
+ * librdkafka's own log lines, from any of its threads, in our format, as
+ * common/mcpu_kafka_conf.c's callback writes them, with the levels of two
+ * lines that are no news for the batcher lowered
+ */
 static void
 mcpu_batcher_kafka_logger(const rd_kafka_t *rk, int level, const char *fac,
     const char *buf)
@@ -731,15 +653,15 @@ mcpu_batcher_kafka_logger(const rd_kafka_t *rk, int level, const char *fac,
     /* "Producer terminating with N messages still in queue or transit: use
      * flush()": by design at a stop with Kafka away; our own line says
      * that they stay in the ring */
-    if (strcmp(fac, "TERMINATE") == 0 && level < MCPU_BATCHER_LOG_INFO) {
-        level = MCPU_BATCHER_LOG_INFO;
+    if (strcmp(fac, "TERMINATE") == 0 && level < MCPU_LOG_INFO) {
+        level = MCPU_LOG_INFO;
     }
 
     /* "Fatal error: ...", at EMERG: our CRIT line says the same, and that
      * the producer is replaced, which makes it no emergency */
-    if (strcmp(fac, "FATAL") == 0 && level < MCPU_BATCHER_LOG_INFO) {
-        level = MCPU_BATCHER_LOG_INFO;
+    if (strcmp(fac, "FATAL") == 0 && level < MCPU_LOG_INFO) {
+        level = MCPU_LOG_INFO;
     }
 
-    mcpu_batcher_log(level, "librdkafka %s: %s", fac, buf);
+    mcpu_log(level, "librdkafka %s: %s", fac, buf);
 }

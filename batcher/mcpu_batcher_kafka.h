@@ -113,18 +113,20 @@ int mcpu_batcher_kafka_renew(mcpu_batcher_kafka_t *k, char *errstr,
     size_t errstr_size);
 
 /**
- * @brief A librdkafka configuration for a handle of the given type: the
- *        defaults (name/value pairs), bootstrap.servers from conf->brokers,
- *        then the conf->kafka properties in order, untouched, except those
- *        librdkafka documents as being for the other type of handle only
- *        (they would only draw "ignored" warnings), and our log callback.
+ * @brief A librdkafka configuration for a handle of the given type:
+ *        mcpu_kafka_conf_new() (common/mcpu_kafka_conf.h) with the defaults
+ *        (name, value, ..., NULL), then bootstrap.servers from
+ *        conf->brokers, then the conf->kafka properties in order, untouched,
+ *        except those librdkafka documents as being for the other type of
+ *        handle only (they would only draw "ignored" warnings); and the
+ *        batcher's log callback.
  * @returns the configuration (the caller owns it), or NULL with the
  *          refusal (and the property's origin) in errstr.
  * @locality main thread, at start-up.
  */
 rd_kafka_conf_t *mcpu_batcher_kafka_conf_new(const mcpu_batcher_conf_t *conf,
-    rd_kafka_type_t type, const char *const (*defaults)[2], size_t ndefaults,
-    char *errstr, size_t errstr_size);
+    rd_kafka_type_t type, const char *const *defaults, char *errstr,
+    size_t errstr_size);
 
 /**
  * @brief Hands one record to librdkafka in place (no copy): the slot stays

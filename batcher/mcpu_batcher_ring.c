@@ -16,8 +16,8 @@
 
 #include <ck_pr.h>
 
+#include "mcpu_log.h"
 #include "mcpu_batcher.h"
-#include "mcpu_batcher_log.h"
 #include "mcpu_batcher_ring.h"
 
 
@@ -79,33 +79,32 @@ mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
         }
 
         if (!waited) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" does not "
-                             "exist yet: waiting for nginx to create it "
-                             "(checking every %d ms)", path,
-                             MCPU_BATCHER_RING_WAIT_MS);
+            mcpu_log(MCPU_LOG_NOTICE, "ring \"%s\" does not "
+                     "exist yet: waiting for nginx to create it "
+                     "(checking every %d ms)", path,
+                     MCPU_BATCHER_RING_WAIT_MS);
             waited = 1;
 
         } else if (mcpu_batcher_ring_now_ms() - said
                    >= MCPU_BATCHER_RING_WAIT_LOG_MS)
         {
             said = mcpu_batcher_ring_now_ms();
-            mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" still does "
-                             "not exist after %" PRIu64 " s: is nginx "
-                             "running with the mcpu module, and is its ring "
-                             "directive this path?", path,
-                             (said - since) / 1000);
+            mcpu_log(MCPU_LOG_NOTICE, "ring \"%s\" still does "
+                     "not exist after %" PRIu64 " s: is nginx "
+                     "running with the mcpu module, and is its ring "
+                     "directive this path?", path,
+                     (said - since) / 1000);
         }
 
         if (*reopen) {
             *reopen = 0;
 
-            if (mcpu_batcher_log_reopen(err, sizeof(err)) != MCPU_BATCHER_OK)
-            {
-                mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "%s", err);
+            if (mcpu_log_reopen(err, sizeof(err)) != 0) {
+                mcpu_log(MCPU_LOG_ERROR, "%s", err);
 
             } else {
-                mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "log reopened; "
-                                 "still waiting for ring \"%s\"", path);
+                mcpu_log(MCPU_LOG_NOTICE, "log reopened; "
+                         "still waiting for ring \"%s\"", path);
             }
         }
 
@@ -123,9 +122,9 @@ mcpu_batcher_ring_attach(mcpu_batcher_ring_t *br, const char *path,
     }
 
     if (waited) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" appeared "
-                         "after %" PRIu64 " ms", path,
-                         mcpu_batcher_ring_now_ms() - since);
+        mcpu_log(MCPU_LOG_NOTICE, "ring \"%s\" appeared "
+                 "after %" PRIu64 " ms", path,
+                 mcpu_batcher_ring_now_ms() - since);
     }
 
     hdr = br->ring.hdr;
@@ -248,9 +247,9 @@ mcpu_batcher_ring_claim(mcpu_batcher_ring_t *br, char *errstr,
     br->claimed = 1;
 
     if (owner != 0 && owner != br->pid) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "took the ring over from "
-                         "pid %" PRIu32 ", which is no longer running",
-                         owner);
+        mcpu_log(MCPU_LOG_NOTICE, "took the ring over from "
+                 "pid %" PRIu32 ", which is no longer running",
+                 owner);
     }
 
     return MCPU_BATCHER_OK;
@@ -331,12 +330,12 @@ mcpu_batcher_ring_log_geometry(mcpu_batcher_ring_t *br)
     gmtime_r(&t, &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_INFO, "attached to ring \"%s\": %"
-                     PRIu32 " lanes of %" PRIu64 " bytes, max record %" PRIu32
-                     " bytes, %" PRIu64 " in-flight records per lane, created "
-                     "%s by pid %" PRIu32, br->path, br->ring.nlanes,
-                     br->ring.lane_size, br->ring.max_record, br->mask + 1,
-                     created, hdr->creator_pid);
+    mcpu_log(MCPU_LOG_INFO, "attached to ring \"%s\": %"
+             PRIu32 " lanes of %" PRIu64 " bytes, max record %" PRIu32
+             " bytes, %" PRIu64 " in-flight records per lane, created "
+             "%s by pid %" PRIu32, br->path, br->ring.nlanes,
+             br->ring.lane_size, br->ring.max_record, br->mask + 1,
+             created, hdr->creator_pid);
 }
 
 
@@ -384,14 +383,14 @@ mcpu_batcher_ring_unreleased(mcpu_batcher_ring_t *br, char *errstr,
     }
 
     if (records == 0) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_INFO, "no unreleased records");
+        mcpu_log(MCPU_LOG_INFO, "no unreleased records");
 
     } else {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "%" PRIu64 " records (%"
-                         PRIu64 " bytes) unreleased in %" PRIu32 " lanes will "
-                         "be sent (those a previous batcher already sent "
-                         "are sent again: duplicates, never loss)", records,
-                         bytes, lanes);
+        mcpu_log(MCPU_LOG_NOTICE, "%" PRIu64 " records (%"
+                 PRIu64 " bytes) unreleased in %" PRIu32 " lanes will "
+                 "be sent (those a previous batcher already sent "
+                 "are sent again: duplicates, never loss)", records,
+                 bytes, lanes);
     }
 
     return MCPU_BATCHER_OK;
@@ -520,9 +519,9 @@ mcpu_batcher_ring_done(mcpu_batcher_ring_t *br, mcpu_batcher_entry_t *e,
 
     if (e->state != MCPU_BATCHER_ENTRY_IN_FLIGHT) {
         /* librdkafka reports each message exactly once; say so if not */
-        mcpu_batcher_log(MCPU_BATCHER_LOG_CRIT, "delivery report for lane %u "
-                         "position %" PRIu64 " in state %u ignored",
-                         (unsigned) e->lane, e->pos, (unsigned) e->state);
+        mcpu_log(MCPU_LOG_CRIT, "delivery report for lane %u "
+                 "position %" PRIu64 " in state %u ignored",
+                 (unsigned) e->lane, e->pos, (unsigned) e->state);
         return;
     }
 
@@ -730,18 +729,18 @@ mcpu_batcher_ring_watch(mcpu_batcher_ring_t *br, int kafka, uint64_t now_ms)
     if (nup) {
         br->full_log_ms = now_ms;
 
-        mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "ring \"%s\" nearly full: %s "
-                         "used, not yet acknowledged by Kafka (%s); %" PRIu64
-                         " events refused so far (nginx answers 503 while a "
-                         "lane is full)", br->path, up,
-                         mcpu_batcher_ring_kafka(kafka), refused_up);
+        mcpu_log(MCPU_LOG_WARN, "ring \"%s\" nearly full: %s "
+                 "used, not yet acknowledged by Kafka (%s); %" PRIu64
+                 " events refused so far (nginx answers 503 while a "
+                 "lane is full)", br->path, up,
+                 mcpu_batcher_ring_kafka(kafka), refused_up);
     }
 
     if (ndown) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "ring \"%s\" back under "
-                         "%d%%: %s used; %" PRIu64 " events were refused for "
-                         "lack of room in all (answered 503)", br->path,
-                         MCPU_BATCHER_RING_FULL_LOW, down, refused_down);
+        mcpu_log(MCPU_LOG_NOTICE, "ring \"%s\" back under "
+                 "%d%%: %s used; %" PRIu64 " events were refused for "
+                 "lack of room in all (answered 503)", br->path,
+                 MCPU_BATCHER_RING_FULL_LOW, down, refused_down);
     }
 }
 

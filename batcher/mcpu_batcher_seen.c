@@ -17,9 +17,9 @@
 
 #include "mcpu_event.h"
 #include "mcpu_seen.h"
+#include "mcpu_log.h"
 #include "mcpu_batcher.h"
 #include "mcpu_batcher_kafka.h"
-#include "mcpu_batcher_log.h"
 #include "mcpu_batcher_ring.h"
 #include "mcpu_batcher_seen.h"
 
@@ -40,19 +40,16 @@
  * enable.partition.eof tells when the topic has been read to its end.  The
  * prefetch is kept small: the table is bounded, so is what waits for it.
  */
-static const char *const  mcpu_batcher_seen_consumer_defaults[][2] = {
-    { "client.id", MCPU_BATCHER_NAME "-last-seen" },
-    { "group.id", MCPU_BATCHER_NAME "-last-seen" },
-    { "enable.auto.commit", "false" },
-    { "enable.auto.offset.store", "false" },
-    { "enable.partition.eof", "true" },
-    { "auto.offset.reset", "earliest" },
-    { "queued.max.messages.kbytes", "16384" },
+static const char *const  mcpu_batcher_seen_consumer_defaults[] = {
+    "client.id", MCPU_BATCHER_NAME "-last-seen",
+    "group.id", MCPU_BATCHER_NAME "-last-seen",
+    "enable.auto.commit", "false",
+    "enable.auto.offset.store", "false",
+    "enable.partition.eof", "true",
+    "auto.offset.reset", "earliest",
+    "queued.max.messages.kbytes", "16384",
+    NULL
 };
-
-#define MCPU_BATCHER_SEEN_NDEFAULTS                                          \
-    (sizeof(mcpu_batcher_seen_consumer_defaults)                             \
-     / sizeof(mcpu_batcher_seen_consumer_defaults[0]))
 
 
 static void *mcpu_batcher_seen_metadata(void *arg);
@@ -100,8 +97,7 @@ mcpu_batcher_seen_create(mcpu_batcher_seen_t *s,
 
     kc = mcpu_batcher_kafka_conf_new(conf, RD_KAFKA_CONSUMER,
                                      mcpu_batcher_seen_consumer_defaults,
-                                     MCPU_BATCHER_SEEN_NDEFAULTS, errstr,
-                                     errstr_size);
+                                     errstr, errstr_size);
     if (kc == NULL) {
         goto failed;
     }
@@ -219,19 +215,19 @@ mcpu_batcher_seen_open(mcpu_batcher_seen_t *s, rd_kafka_t *prk,
     }
 
     if (s->crk == NULL) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "last-seen table \"%s\": %"
-                         PRIu32 " slots of %" PRIu32 " bytes; not shared "
-                         "(\"last_seen_topic\" is empty): only this "
-                         "batcher's deliveries update it",
-                         conf->last_seen_file, n, s->table.value_max);
+        mcpu_log(MCPU_LOG_NOTICE, "last-seen table \"%s\": %"
+                 PRIu32 " slots of %" PRIu32 " bytes; not shared "
+                 "(\"last_seen_topic\" is empty): only this "
+                 "batcher's deliveries update it",
+                 conf->last_seen_file, n, s->table.value_max);
 
     } else {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_INFO, "last-seen table \"%s\": %"
-                         PRIu32 " slots of %" PRIu32 " bytes; shared through "
-                         "topic \"%s\", changes published every %ld ms",
-                         conf->last_seen_file, n, s->table.value_max,
-                         conf->last_seen_topic,
-                         conf->last_seen_publish_interval);
+        mcpu_log(MCPU_LOG_INFO, "last-seen table \"%s\": %"
+                 PRIu32 " slots of %" PRIu32 " bytes; shared through "
+                 "topic \"%s\", changes published every %ld ms",
+                 conf->last_seen_file, n, s->table.value_max,
+                 conf->last_seen_topic,
+                 conf->last_seen_publish_interval);
     }
 
     return MCPU_BATCHER_OK;
@@ -255,10 +251,10 @@ mcpu_batcher_seen_producer(mcpu_batcher_seen_t *s, rd_kafka_t *prk)
 
     s->prkt = rd_kafka_topic_new(prk, s->topics[0].name, NULL);
     if (s->prkt == NULL) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "rd_kafka_topic_new(\"%s\") "
-                         "failed: %s; the last-seen table is not published "
-                         "until the batcher restarts", s->topics[0].name,
-                         rd_kafka_err2str(rd_kafka_last_error()));
+        mcpu_log(MCPU_LOG_ERROR, "rd_kafka_topic_new(\"%s\") "
+                 "failed: %s; the last-seen table is not published "
+                 "until the batcher restarts", s->topics[0].name,
+                 rd_kafka_err2str(rd_kafka_last_error()));
     }
 }
 
@@ -303,11 +299,11 @@ mcpu_batcher_seen_report(mcpu_batcher_seen_t *s,
         return;
     }
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "publishing a client's last "
-                     "event to \"%s\" failed: %s: %s; it is published again "
-                     "(%" PRIu64 " more complaints since the last such line)",
-                     s->conf->last_seen_topic, rd_kafka_err2name(rkm->err),
-                     rd_kafka_err2str(rkm->err), s->unlogged);
+    mcpu_log(MCPU_LOG_ERROR, "publishing a client's last "
+             "event to \"%s\" failed: %s: %s; it is published again "
+             "(%" PRIu64 " more complaints since the last such line)",
+             s->conf->last_seen_topic, rd_kafka_err2name(rkm->err),
+             rd_kafka_err2str(rkm->err), s->unlogged);
     s->unlogged = 0;
 }
 
@@ -381,26 +377,25 @@ mcpu_batcher_seen_destroy(mcpu_batcher_seen_t *s)
     if (s->open) {
         unpublished = s->ndirty + (s->nsending - s->sent);
 
-        mcpu_batcher_log(unpublished ? MCPU_BATCHER_LOG_WARN
-                                     : MCPU_BATCHER_LOG_NOTICE,
-                         "last-seen: %" PRIu64 " acknowledged records (%"
-                         PRIu64 " changed the table), %" PRIu64 " read from "
-                         "\"%s\"%s (%" PRIu64 " changed it, %" PRIu64
-                         " stale ones answered with ours), %" PRIu64
-                         " published (%" PRIu64
-                         " acknowledged, %" PRIu64 " failed), %" PRIu64
-                         " too long, %" PRIu64 " malformed; %" PRIu32
-                         " changed clients not published (other hosts learn "
-                         "them with their next event); %" PRIu64 " clients "
-                         "evicted since the table was created",
-                         s->acked, s->acked_updates, s->consumed,
-                         s->conf->last_seen_topic,
-                         s->ntopics > 1 ? " and its mirrors" : "",
-                         s->consumed_updates,
-                         s->answered, s->produced, s->published,
-                         s->publish_failed, s->too_long, s->malformed,
-                         s->crk != NULL ? unpublished : 0,
-                         s->table.hdr->evictions);
+        mcpu_log(unpublished ? MCPU_LOG_WARN : MCPU_LOG_NOTICE,
+                 "last-seen: %" PRIu64 " acknowledged records (%"
+                 PRIu64 " changed the table), %" PRIu64 " read from "
+                 "\"%s\"%s (%" PRIu64 " changed it, %" PRIu64
+                 " stale ones answered with ours), %" PRIu64
+                 " published (%" PRIu64
+                 " acknowledged, %" PRIu64 " failed), %" PRIu64
+                 " too long, %" PRIu64 " malformed; %" PRIu32
+                 " changed clients not published (other hosts learn "
+                 "them with their next event); %" PRIu64 " clients "
+                 "evicted since the table was created",
+                 s->acked, s->acked_updates, s->consumed,
+                 s->conf->last_seen_topic,
+                 s->ntopics > 1 ? " and its mirrors" : "",
+                 s->consumed_updates,
+                 s->answered, s->produced, s->published,
+                 s->publish_failed, s->too_long, s->malformed,
+                 s->crk != NULL ? unpublished : 0,
+                 s->table.hdr->evictions);
     }
 
     for (i = 0; i < s->ntopics; i++) {
@@ -511,17 +506,17 @@ mcpu_batcher_seen_metadata(void *arg)
             missing++;
 
             if (!t->md_said) {
-                mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "last-seen topic "
-                                 "\"%s\": %s%s; checking every %d ms%s",
-                                 t->name, rd_kafka_err2str(err),
-                                 err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
-                                 && i == 0
-                                 ? " (create it log-compacted: see the "
-                                   "README, \"Last event seen\")" : "",
-                                 MCPU_BATCHER_SEEN_MD_RETRY_MS,
-                                 i == 0 ? ", and until then the table is fed "
-                                          "by this batcher's deliveries only"
-                                        : "");
+                mcpu_log(MCPU_LOG_WARN, "last-seen topic "
+                         "\"%s\": %s%s; checking every %d ms%s",
+                         t->name, rd_kafka_err2str(err),
+                         err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                         && i == 0
+                         ? " (create it log-compacted: see the "
+                           "README, \"Last event seen\")" : "",
+                         MCPU_BATCHER_SEEN_MD_RETRY_MS,
+                         i == 0 ? ", and until then the table is fed "
+                                  "by this batcher's deliveries only"
+                                : "");
                 t->md_said = 1;
             }
         }
@@ -582,9 +577,9 @@ mcpu_batcher_seen_assign(mcpu_batcher_seen_t *s, mcpu_batcher_seen_topic_t *t,
         /* NULL: the topic takes the producer's topic-level properties */
         s->prkt = rd_kafka_topic_new(s->prk, t->name, NULL);
         if (s->prkt == NULL) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "rd_kafka_topic_new("
-                             "\"%s\") failed: %s; trying again", t->name,
-                             rd_kafka_err2str(rd_kafka_last_error()));
+            mcpu_log(MCPU_LOG_ERROR, "rd_kafka_topic_new("
+                     "\"%s\") failed: %s; trying again", t->name,
+                     rd_kafka_err2str(rd_kafka_last_error()));
             s->assign_retry_ms = now + MCPU_BATCHER_SEEN_MD_RETRY_MS;
             return;
         }
@@ -593,8 +588,8 @@ mcpu_batcher_seen_assign(mcpu_batcher_seen_t *s, mcpu_batcher_seen_topic_t *t,
     if (t->at_end == NULL) {
         t->at_end = calloc((size_t) n, sizeof(t->at_end[0]));
         if (t->at_end == NULL) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "out of memory for %"
-                             PRId32 " partitions; trying again", n);
+            mcpu_log(MCPU_LOG_ERROR, "out of memory for %"
+                     PRId32 " partitions; trying again", n);
             s->assign_retry_ms = now + MCPU_BATCHER_SEEN_MD_RETRY_MS;
             return;
         }
@@ -610,9 +605,9 @@ mcpu_batcher_seen_assign(mcpu_batcher_seen_t *s, mcpu_batcher_seen_topic_t *t,
     rd_kafka_topic_partition_list_destroy(parts);
 
     if (error != NULL) {
-        mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "assigning the %" PRId32
-                         " partitions of \"%s\" failed: %s; trying again",
-                         n, t->name, rd_kafka_error_string(error));
+        mcpu_log(MCPU_LOG_ERROR, "assigning the %" PRId32
+                 " partitions of \"%s\" failed: %s; trying again",
+                 n, t->name, rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
         s->assign_retry_ms = now + MCPU_BATCHER_SEEN_MD_RETRY_MS;
         return;
@@ -622,8 +617,8 @@ mcpu_batcher_seen_assign(mcpu_batcher_seen_t *s, mcpu_batcher_seen_topic_t *t,
     t->at_end_left = n;
     t->assigned_ms = now;
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_INFO, "last-seen: reading the %" PRId32
-                     " partitions of \"%s\" from the beginning", n, t->name);
+    mcpu_log(MCPU_LOG_INFO, "last-seen: reading the %" PRId32
+             " partitions of \"%s\" from the beginning", n, t->name);
 }
 
 
@@ -657,11 +652,11 @@ mcpu_batcher_seen_consume(mcpu_batcher_seen_t *s, uint64_t now)
             mcpu_batcher_seen_at_end(s, t, rkm->partition, now);
 
         } else if (!mcpu_batcher_seen_quiet(s)) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "last-seen: reading "
-                             "\"%s\" [%" PRId32 "]: %s (%" PRIu64 " more "
-                             "complaints since the last such line)",
-                             t != NULL ? t->name : "?", rkm->partition,
-                             rd_kafka_message_errstr(rkm), s->unlogged);
+            mcpu_log(MCPU_LOG_ERROR, "last-seen: reading "
+                     "\"%s\" [%" PRId32 "]: %s (%" PRIu64 " more "
+                     "complaints since the last such line)",
+                     t != NULL ? t->name : "?", rkm->partition,
+                     rd_kafka_message_errstr(rkm), s->unlogged);
             s->unlogged = 0;
         }
 
@@ -712,11 +707,11 @@ mcpu_batcher_seen_at_end(mcpu_batcher_seen_t *s, mcpu_batcher_seen_topic_t *t,
         return;
     }
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_NOTICE, "last-seen: read \"%s\" to its "
-                     "end in %" PRIu64 " ms (so far from all topics: %"
-                     PRIu64 " records read, %" PRIu64 " changed the table)",
-                     t->name, now - t->assigned_ms, s->consumed,
-                     s->consumed_updates);
+    mcpu_log(MCPU_LOG_NOTICE, "last-seen: read \"%s\" to its "
+             "end in %" PRIu64 " ms (so far from all topics: %"
+             PRIu64 " records read, %" PRIu64 " changed the table)",
+             t->name, now - t->assigned_ms, s->consumed,
+             s->consumed_updates);
 }
 
 
@@ -800,11 +795,11 @@ mcpu_batcher_seen_publish(mcpu_batcher_seen_t *s, uint64_t now, int force)
         mcpu_batcher_seen_dirty(s, i);
 
         if (!mcpu_batcher_seen_quiet(s)) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "librdkafka refused a "
-                             "publication to \"%s\": %s; it is tried again "
-                             "(%" PRIu64 " more complaints since the last "
-                             "such line)", s->conf->last_seen_topic,
-                             rd_kafka_err2str(err), s->unlogged);
+            mcpu_log(MCPU_LOG_ERROR, "librdkafka refused a "
+                     "publication to \"%s\": %s; it is tried again "
+                     "(%" PRIu64 " more complaints since the last "
+                     "such line)", s->conf->last_seen_topic,
+                     rd_kafka_err2str(err), s->unlogged);
             s->unlogged = 0;
         }
     }
@@ -836,16 +831,16 @@ mcpu_batcher_seen_update(mcpu_batcher_seen_t *s,
         s->malformed++;
 
         if (!mcpu_batcher_seen_quiet(s)) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "last-seen: %s without a "
-                             "client id, or whose value has no \"timeMs\" or "
-                             "\"seq\", skipped (key \"%.*s\"; %" PRIu64
-                             " more complaints since the last such line)",
-                             local ? "an acknowledged record"
-                                   : "a message of a last-seen topic",
-                             key_len > MCPU_SEEN_MAX_KEY ? MCPU_SEEN_MAX_KEY
-                                                         : (int) key_len,
-                             key != NULL ? (const char *) key : "",
-                             s->unlogged);
+            mcpu_log(MCPU_LOG_WARN, "last-seen: %s without a "
+                     "client id, or whose value has no \"timeMs\" or "
+                     "\"seq\", skipped (key \"%.*s\"; %" PRIu64
+                     " more complaints since the last such line)",
+                     local ? "an acknowledged record"
+                           : "a message of a last-seen topic",
+                     key_len > MCPU_SEEN_MAX_KEY ? MCPU_SEEN_MAX_KEY
+                                                 : (int) key_len,
+                     key != NULL ? (const char *) key : "",
+                     s->unlogged);
             s->unlogged = 0;
         }
 
@@ -885,15 +880,15 @@ mcpu_batcher_seen_update(mcpu_batcher_seen_t *s,
         s->too_long++;
 
         if (!mcpu_batcher_seen_quiet(s)) {
-            mcpu_batcher_log(MCPU_BATCHER_LOG_WARN, "last-seen: the record "
-                             "of client \"%.*s\" (%zu bytes) does not fit in "
-                             "\"last_seen_value_max\" (%ld), even without its "
-                             "event; not kept (%" PRIu64 " more complaints "
-                             "since the last such line)",
-                             key_len > MCPU_SEEN_MAX_KEY ? MCPU_SEEN_MAX_KEY
-                                                         : (int) key_len,
-                             (const char *) key, value_len,
-                             s->conf->last_seen_value_max, s->unlogged);
+            mcpu_log(MCPU_LOG_WARN, "last-seen: the record "
+                     "of client \"%.*s\" (%zu bytes) does not fit in "
+                     "\"last_seen_value_max\" (%ld), even without its "
+                     "event; not kept (%" PRIu64 " more complaints "
+                     "since the last such line)",
+                     key_len > MCPU_SEEN_MAX_KEY ? MCPU_SEEN_MAX_KEY
+                                                 : (int) key_len,
+                     (const char *) key, value_len,
+                     s->conf->last_seen_value_max, s->unlogged);
             s->unlogged = 0;
         }
         break;
@@ -998,9 +993,9 @@ mcpu_batcher_seen_error(rd_kafka_t *rk, int err, const char *reason,
         return;
     }
 
-    mcpu_batcher_log(MCPU_BATCHER_LOG_ERROR, "last-seen consumer: Kafka error "
-                     "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t) err),
-                     reason);
+    mcpu_log(MCPU_LOG_ERROR, "last-seen consumer: Kafka error "
+             "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t) err),
+             reason);
 }
 
 

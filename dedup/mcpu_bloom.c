@@ -167,6 +167,32 @@ mcpu_bloom_check_and_add(mcpu_bloom_t *b, const void *key, size_t len)
 }
 
 
+void
+mcpu_bloom_add_at(mcpu_bloom_t *b, uint32_t age, const void *key, size_t len)
+{
+    uint32_t   i, g;
+    uint64_t   idx[MCPU_BLOOM_MAX_HASHES], *w, mask;
+
+    if (age >= b->generations) {
+        return;
+    }
+
+    mcpu_bloom_indexes(b, key, len, idx);
+
+    g = (b->newest + b->generations - age) % b->generations;
+    w = mcpu_bloom_gen(b, g);
+
+    for (i = 0; i < b->hashes; i++) {
+        mask = 1ULL << (idx[i] & 63);
+
+        if ((w[idx[i] >> 6] & mask) == 0) {
+            w[idx[i] >> 6] |= mask;
+            b->ones[g]++;
+        }
+    }
+}
+
+
 int
 mcpu_bloom_contains(const mcpu_bloom_t *b, const void *key, size_t len)
 {

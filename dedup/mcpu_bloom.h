@@ -117,6 +117,17 @@ void mcpu_bloom_free(mcpu_bloom_t *b);
 int mcpu_bloom_check_and_add(mcpu_bloom_t *b, const void *key, size_t len);
 
 /**
+ * @brief Adds the key to the generation age rotations older than the
+ *        newest (0: the newest), as if it had been added then: how state
+ *        read back from disk re-enters a fresh filter without extending
+ *        its window.  An age of generations or more adds nothing (that key
+ *        would already be forgotten).  Counts nothing.
+ * @locality the partition's thread; no allocation, no syscall.
+ */
+void mcpu_bloom_add_at(mcpu_bloom_t *b, uint32_t age, const void *key,
+    size_t len);
+
+/**
  * @brief Whether the key may have been added within the window; changes
  *        nothing, counts nothing.
  * @returns 0 (certainly not) or 1 (maybe).

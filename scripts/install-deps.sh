@@ -10,6 +10,7 @@ packages=(
     libjansson-dev libck-dev                              # the module
     libjwt-dev libssl-dev                                 # JWT: the module, mcpu-token
     librdkafka-dev kcat                                   # batcher, local Kafka, tests
+    liblmdb-dev                                           # mcpu-dedup's state
     wrk strace                                            # bench/
     clang libclang-rt-14-dev                              # make fuzz, make asan-test
     libtest-base-perl                                     # t/ runner (the rest is core Perl)

@@ -213,6 +213,52 @@ test_bloom_rotation_forgets_after_g_rotations_not_before(const char *dir)
 
 
 static void
+test_bloom_add_at_age_is_forgotten_after_g_minus_age_rotations(
+    const char *dir)
+{
+    uint64_t      i, n = 1000, before;
+    uint32_t      age, rot, g = 4;
+    test_key_t    k;
+    mcpu_bloom_t  b;
+
+    (void) dir;
+
+    for (age = 0; age <= g; age++) {
+        if (!bloom(&b, g, n, 0.001)) {
+            return;
+        }
+
+        before = b.checks;
+
+        for (i = 0; i < n; i++) {
+            k = key_of(i, SET_ADDED);
+            mcpu_bloom_add_at(&b, age, &k, sizeof(k));
+        }
+
+        /* restored state is not traffic: nothing counted */
+        CHECK_EQ_U64(b.checks, before);
+
+        if (age == g) {
+            /* older than the window: nothing to remember */
+            CHECK_EQ_U64(count_contained(&b, n, SET_ADDED), 0);
+            mcpu_bloom_free(&b);
+            continue;
+        }
+
+        for (rot = 0; rot < g - age; rot++) {
+            if (!CHECK_EQ_U64(count_contained(&b, n, SET_ADDED), n)) {
+                FAIL_MSG("age %u: forgotten after %u rotations", age, rot);
+            }
+            mcpu_bloom_rotate(&b);
+        }
+
+        CHECK_EQ_U64(count_contained(&b, n, SET_ADDED), 0);
+        mcpu_bloom_free(&b);
+    }
+}
+
+
+static void
 test_bloom_seen_again_restarts_the_window(const char *dir)
 {
     uint32_t      i;
@@ -485,6 +531,8 @@ TEST_LIST = {
       test_bloom_fp_rate_within_1_5x_at_designed_fill },
     { "test_bloom_rotation_forgets_after_g_rotations_not_before",
       test_bloom_rotation_forgets_after_g_rotations_not_before },
+    { "test_bloom_add_at_age_is_forgotten_after_g_minus_age_rotations",
+      test_bloom_add_at_age_is_forgotten_after_g_minus_age_rotations },
     { "test_bloom_seen_again_restarts_the_window",
       test_bloom_seen_again_restarts_the_window },
     { "test_bloom_check_and_add_new_then_repeated",

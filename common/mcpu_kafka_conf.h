@@ -1,0 +1,35 @@
+/*
+ * mcpu_kafka_conf.h: a librdkafka configuration from a program's defaults
+ * and the user's kafka.* / -X properties (mcpu_conf.h), for a producer or a
+ * consumer alike.  The same properties go to every handle of a program;
+ * each handle skips those librdkafka's CONFIGURATION.md marks as for the
+ * other type only, which would only draw "ignored" warnings.
+ */
+
+#ifndef MCPU_KAFKA_CONF_H
+#define MCPU_KAFKA_CONF_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "mcpu_conf.h"
+
+
+/**
+ * @brief A librdkafka configuration for a handle of the given type: first
+ *        the defaults, name/value pairs ended by a NULL name, then the n
+ *        props in order, untouched, except those librdkafka documents as
+ *        being for the other type of handle only; and a log callback that
+ *        writes librdkafka's lines with mcpu_log() at librdkafka's level
+ *        (the caller may install its own after).
+ * @returns the configuration (the caller owns it), or NULL with the
+ *          refusal (and the property's origin) in errstr.  Values are not
+ *          echoed in errstr: they may be passwords.
+ * @locality main thread, at start-up.
+ */
+rd_kafka_conf_t *mcpu_kafka_conf_new(rd_kafka_type_t type,
+    const char *const *defaults, const mcpu_conf_kafka_prop_t *props,
+    size_t n, char *errstr, size_t errstr_size);
+
+#endif /* MCPU_KAFKA_CONF_H */

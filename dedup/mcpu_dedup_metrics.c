@@ -1,0 +1,195 @@
+/*
+ * mcpu_dedup_metrics.c: the counters in Prometheus' text format 0.0.4,
+ * written whole to a temporary file and renamed over metrics_file, so a
+ * reader (node_exporter's textfile collector, an nginx location) never
+ * sees half of it.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mcpu_dedup.h"
+
+
+#define MCPU_DEDUP_TYPE(f, name, type, help)                                 \
+    fprintf(f, "# HELP " name " " help "\n# TYPE " name " " type "\n")
+
+
+static void mcpu_dedup_metrics_partitions(mcpu_dedup_t *d, FILE *f);
+
+
+int
+mcpu_dedup_metrics_write(mcpu_dedup_t *d, const char *path, char *errstr,
+    size_t errstr_size)
+{
+    int     k;
+    FILE   *f;
+    char    tmp[4096];
+    const mcpu_dedup_counters_t  *n = &d->n;
+
+    if ((size_t) snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+        snprintf(errstr, errstr_size, "metrics_file is too long");
+        return -1;
+    }
+
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        snprintf(errstr, errstr_size, "metrics_file: %s: %s", tmp,
+                 strerror(errno));
+        return -1;
+    }
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_records_read_total", "counter",
+                    "Records of the raw topic handled (in committed or "
+                    "retried batches).");
+    fprintf(f, "mcpu_dedup_records_read_total %" PRIu64 "\n", n->read);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_records_unique_total", "counter",
+                    "Records written to the clean topic.");
+    fprintf(f, "mcpu_dedup_records_unique_total %" PRIu64 "\n", n->unique);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_duplicates_total", "counter",
+                    "Records dropped as duplicates, by the kind of key "
+                    "that matched (seq, content, raw).");
+    for (k = 0; k < MCPU_DEDUP_KINDS; k++) {
+        fprintf(f, "mcpu_dedup_duplicates_total{key=\"%s\"} %" PRIu64 "\n",
+                mcpu_dedup_kind_name(k), n->duplicates[k]);
+    }
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_exact_checks_total", "counter",
+                    "Bloom filter answers of maybe-seen, each confirmed "
+                    "against the exact state.");
+    fprintf(f, "mcpu_dedup_exact_checks_total %" PRIu64 "\n",
+            n->exact_checks);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_bloom_false_positives_total", "counter",
+                    "Exact checks that found the key new.");
+    fprintf(f, "mcpu_dedup_bloom_false_positives_total %" PRIu64 "\n",
+            n->bloom_false_positives);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_batches_total", "counter",
+                    "Batches committed.");
+    fprintf(f, "mcpu_dedup_batches_total %" PRIu64 "\n", n->batches);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_batches_retried_total", "counter",
+                    "Batches Kafka refused part of, read again.");
+    fprintf(f, "mcpu_dedup_batches_retried_total %" PRIu64 "\n",
+            n->batches_retried);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_delivery_errors_total", "counter",
+                    "Records of the clean topic Kafka refused.");
+    fprintf(f, "mcpu_dedup_delivery_errors_total %" PRIu64 "\n",
+            n->delivery_errors);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_catchup_records_total", "counter",
+                    "Records of the clean topic read back into the state "
+                    "when partitions were assigned.");
+    fprintf(f, "mcpu_dedup_catchup_records_total %" PRIu64 "\n",
+            n->catchup_records);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_expired_keys_total", "counter",
+                    "Keys dropped from the state as they left the window.");
+    fprintf(f, "mcpu_dedup_expired_keys_total %" PRIu64 "\n",
+            n->expired_keys);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_rebalances_total", "counter",
+                    "Partition assignments and revocations.");
+    fprintf(f, "mcpu_dedup_rebalances_total %" PRIu64 "\n", n->rebalances);
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_state_bytes", "gauge",
+                    "Bytes of the LMDB file in use.");
+    fprintf(f, "mcpu_dedup_state_bytes %" PRIu64 "\n",
+            mcpu_dedup_state_bytes(&d->state));
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_last_batch_timestamp_seconds", "gauge",
+                    "When the last batch was committed.");
+    fprintf(f, "mcpu_dedup_last_batch_timestamp_seconds %.3f\n",
+            (double) d->last_batch_ms / 1000.0);
+
+    mcpu_dedup_metrics_partitions(d, f);
+
+    if (fflush(f) != 0 || ferror(f) || fclose(f) != 0) {
+        snprintf(errstr, errstr_size, "metrics_file: writing %s: %s", tmp,
+                 strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+
+    if (rename(tmp, path) != 0) {
+        snprintf(errstr, errstr_size, "metrics_file: rename to %s: %s", path,
+                 strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+mcpu_dedup_metrics_partitions(mcpu_dedup_t *d, FILE *f)
+{
+    int                   i;
+    int32_t               p;
+    int64_t               lo, hi;
+    mcpu_dedup_part_t    *ps;
+    rd_kafka_topic_partition_list_t  *pos;
+
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_partition_owned", "gauge",
+                    "1 for each raw partition this instance holds.");
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_state_keys", "gauge",
+                    "Keys in the window, per partition held.");
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_bloom_fill_ratio", "gauge",
+                    "Share of the newest Bloom generation's bits set "
+                    "(about 0.5 at keys_per_generation).");
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_bloom_bytes", "gauge",
+                    "Memory of the partition's Bloom filter.");
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_lag", "gauge",
+                    "Records of the raw partition not read yet (high "
+                    "watermark minus position).");
+
+    pos = rd_kafka_topic_partition_list_new(8);
+
+    for (p = 0; p < d->partitions; p++) {
+        ps = &d->parts[p];
+        if (!ps->owned || !ps->loaded) {
+            continue;
+        }
+
+        rd_kafka_topic_partition_list_add(pos, d->conf->input_topic, p);
+
+        fprintf(f, "mcpu_dedup_partition_owned{partition=\"%" PRId32
+                "\"} 1\n", p);
+        fprintf(f, "mcpu_dedup_state_keys{partition=\"%" PRId32 "\"} %"
+                PRId64 "\n", p, ps->keys);
+        fprintf(f, "mcpu_dedup_bloom_fill_ratio{partition=\"%" PRId32
+                "\"} %.6f\n", p, mcpu_bloom_fill_ratio(&ps->bloom));
+        fprintf(f, "mcpu_dedup_bloom_bytes{partition=\"%" PRId32 "\"} %zu\n",
+                p, mcpu_bloom_memory(&ps->bloom));
+    }
+
+    if (d->consumer != NULL && pos->cnt > 0
+        && rd_kafka_position(d->consumer, pos) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    {
+        for (i = 0; i < pos->cnt; i++) {
+            if (rd_kafka_get_watermark_offsets(d->consumer,
+                    d->conf->input_topic, pos->elems[i].partition, &lo, &hi)
+                != RD_KAFKA_RESP_ERR_NO_ERROR
+                || hi < 0)
+            {
+                continue;
+            }
+
+            /* before the first fetch the position is unknown: all is lag */
+            fprintf(f, "mcpu_dedup_lag{partition=\"%" PRId32 "\"} %" PRId64
+                    "\n", pos->elems[i].partition,
+                    pos->elems[i].offset >= 0 ? hi - pos->elems[i].offset
+                                              : hi - lo);
+        }
+    }
+
+    rd_kafka_topic_partition_list_destroy(pos);
+}
