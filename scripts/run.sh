@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `make run`: the local pipeline with events flowing.  Starts the local
-# Kafka, nginx with the module and the batcher, posts sample events, shows
-# them in Kafka, then keeps everything up until Ctrl-C, and stops it all.
+# Kafka, nginx with the module, the batcher and mcpu-dedup, posts sample
+# events (one of them twice), shows them in the raw and the clean topic,
+# then keeps everything up until Ctrl-C, and stops it all.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build
 work=${MCPU_RUN_DIR:-$top/build/run}
 topic=mcpu.events
+clean=mcpu.events.clean
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 port_free() {
@@ -22,7 +24,8 @@ pids=()
 stop_all() {
     trap - EXIT INT TERM
     echo
-    echo "stopping: batcher (flushes what is in flight), nginx, kafka"
+    echo "stopping: dedup, batcher (flushes what is in flight), nginx, kafka"
+    [ -n "${dedup_pid:-}" ] && kill -TERM "$dedup_pid" 2>/dev/null && wait "$dedup_pid" 2>/dev/null
     [ -n "${batcher_pid:-}" ] && kill -TERM "$batcher_pid" 2>/dev/null && wait "$batcher_pid" 2>/dev/null
     [ -n "${nginx_pid:-}" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
     [ -n "${kafka_pid:-}" ] && kill -TERM "$kafka_pid" 2>/dev/null && wait "$kafka_pid" 2>/dev/null
@@ -38,7 +41,7 @@ mkdir -p "$work/nginx/logs"
 "$bin/mcpu-token" --gen-key HS256 --out "$work/demo"
 token() { "$bin/mcpu-token" --key "$work/demo.secret" --alg HS256 --sub "$1" --exp 86400; }
 
-"$bin/mcpu-kafka" -t "$topic:4" -t mcpu.last-seen:4 -f "$work/kafka.addr" > /dev/null 2> "$work/kafka.log" &
+"$bin/mcpu-kafka" -t "$topic:4" -t "$clean:4" -t mcpu.last-seen:4 -f "$work/kafka.addr" > /dev/null 2> "$work/kafka.log" &
 kafka_pid=$!
 for _ in $(seq 100); do [ -s "$work/kafka.addr" ] && break; sleep 0.05; done
 brokers=$(cat "$work/kafka.addr")
@@ -53,6 +56,12 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break;
     >> "$work/batcher.log" 2>&1 &
 batcher_pid=$!
 
+# a short rebalance wait: the local Kafka's groups wait session.timeout.ms
+"$bin/mcpu-dedup" --brokers "$brokers" --input-topic "$topic" --output-topic "$clean" \
+    --state-dir "$work/dedup" --metrics-file "$work/dedup.prom" --metrics-interval-ms 1000 \
+    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >> "$work/dedup.log" 2>&1 &
+dedup_pid=$!
+
 url=http://127.0.0.1:$port/event
 cat <<INFO
 
@@ -60,6 +69,7 @@ mcpu is running:
   Kafka (local, librdkafka mock)  $brokers   topic $topic
   nginx with ngx_http_mcpu_module  $url
   mcpu-batcher                     ring $work/ring
+  mcpu-dedup                       $topic -> $clean, metrics $work/dedup.prom
   logs                             $work/*.log
 
 Posting sample events:
@@ -74,7 +84,9 @@ post() {
 }
 now=$(date +%s%3N)
 post demo-client-1 "{\"type\":\"AppOpened\",\"time\":$now}"
-post demo-client-1 "{\"type\":\"CpuMeasurement\",\"time\":$now,\"usage\":{\"0\":12.5,\"1\":81}}"
+post demo-client-1 "{\"type\":\"CpuMeasurement\",\"time\":$now,\"seq\":1,\"usage\":{\"0\":12.5,\"1\":81}}"
+echo "  (the same event again, as a client that got no answer resends it:)"
+post demo-client-1 "{\"type\":\"CpuMeasurement\",\"time\":$now,\"seq\":1,\"usage\":{\"0\":12.5,\"1\":81}}"
 post demo-client-2 "{\"type\":\"FileTransferStarted\",\"time\":\"$(date -u +%FT%T.%3NZ)\",\"transferId\":\"t-1\"}"
 post demo-client-2 '{"type":"CpuMeasurement","time":"not a time","usage":{"0":1}}'
 printf '  %-70s -> ' "(an NDJSON batch of 2 events)"
@@ -100,7 +112,19 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 kcat -b "$brokers" -t "$topic" -C -e -q -f '  %k  %s\n' 2>/dev/null | head -n 6 || true
-echo "  ... $(kcat -b "$brokers" -t "$topic" -C -e -q -f '.\n' 2>/dev/null | wc -l) records in all"
+raw_n=$(kcat -b "$brokers" -t "$topic" -C -e -q -f '.\n' 2>/dev/null | wc -l)
+echo "  ... $raw_n records in all"
+
+echo
+echo "In the clean topic, after mcpu-dedup (the resent event once):"
+for _ in $(seq 200); do
+    read_n=$(sed -n 's/^mcpu_dedup_records_read_total //p' "$work/dedup.prom" 2>/dev/null)
+    [ "${read_n:-0}" -ge "$raw_n" ] && break
+    sleep 0.1
+done
+echo "  $(kcat -b "$brokers" -t "$clean" -C -e -q -f '.\n' 2>/dev/null | wc -l) records;" \
+     "mcpu-dedup's counters:"
+grep -E '^mcpu_dedup_(records|duplicates|exact)' "$work/dedup.prom" 2>/dev/null | sed 's/^/    /' || true
 
 echo
 echo "The last event Kafka acknowledged for demo-client-4 (GET on the ingest location):"
@@ -120,8 +144,9 @@ Send one by hand (this token is valid for 24 hours, its sub is "me"):
 Its last event seen:
   curl -H 'Authorization: Bearer $(token me)' $url
 More tokens: $bin/mcpu-token --key $work/demo.secret --alg HS256 --sub ID
-Watch the topic:
+Watch the topics:
   kcat -b $brokers -t $topic -C -f '%k %s\\n'
+  kcat -b $brokers -t $clean -C -f '%k %s\\n'
 
 Press Ctrl-C to stop everything.
 INFO
