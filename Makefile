@@ -80,6 +80,14 @@ $(BUILD)/mcpu-token: tools/mcpu_token.c
 
 tests: $(TEST_BINS)
 
+$(BUILD)/tests/test_dedup_key: tests/test_dedup_key.c tests/mcpu_test.h dedup/mcpu_dedup_key.c dedup/mcpu_dedup_key.h ngx_mcpu_module/mcpu_event.h ngx_mcpu_module/mcpu_siphash.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_COMMON) -Idedup -Itests -o $@ tests/test_dedup_key.c dedup/mcpu_dedup_key.c
+
+$(BUILD)/tests/test_dedup_state: tests/test_dedup_state.c tests/mcpu_test.h dedup/mcpu_dedup_state.c dedup/mcpu_dedup_state.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_COMMON) -Idedup -Itests -o $@ tests/test_dedup_state.c dedup/mcpu_dedup_state.c -llmdb
+
 $(BUILD)/tests/test_ring: tests/test_ring.c tests/mcpu_test.h $(RING_SRCS) $(RING_DEPS)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_COMMON) -Itests -o $@ tests/test_ring.c $(RING_SRCS)

@@ -57,7 +57,7 @@ mcpu_dedup_state_open(mcpu_dedup_state_t *st, const char *dir,
     }
 
     if (mcpu_dedup_state_lock(st, dir, errstr, errstr_size) != 0) {
-        return MCPU_DEDUP_STATE_ERROR;
+        goto failed;
     }
 
     st->gens = malloc(sizeof(mcpu_dedup_gen_t) * (size_t) partitions

@@ -239,6 +239,27 @@ mcpu_test_seed(void)
 }
 
 
+/*
+ * A 16-byte test key: a counter and a salt per set, from the seed, so that
+ * keys of different sets never collide and a failing run can be repeated.
+ */
+typedef struct {
+    uint64_t  n;
+    uint64_t  salt;
+} mcpu_test_key_t;
+
+
+static inline mcpu_test_key_t
+mcpu_test_key(uint64_t n, uint64_t set)
+{
+    mcpu_test_key_t  k;
+
+    k.n = n;
+    k.salt = mcpu_test_seed() * 0x9e3779b97f4a7c15ULL + set;
+    return k;
+}
+
+
 static inline int
 mcpu_test_rm(const char *path, const struct stat *st, int flag,
     struct FTW *ftw)

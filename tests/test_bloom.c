@@ -27,23 +27,6 @@
 #define SET_OTHER    3
 
 
-typedef struct {
-    uint64_t  n;
-    uint64_t  salt;
-} test_key_t;
-
-
-static test_key_t
-key_of(uint64_t n, uint64_t set)
-{
-    test_key_t  k;
-
-    k.n = n;
-    k.salt = mcpu_test_seed() * 0x9e3779b97f4a7c15ULL + set;
-    return k;
-}
-
-
 static void
 seed_of(uint64_t seed[2], uint64_t extra)
 {
@@ -74,10 +57,10 @@ static uint64_t
 add_set(mcpu_bloom_t *b, uint64_t count, uint64_t set)
 {
     uint64_t  i, maybe = 0;
-    test_key_t  k;
+    mcpu_test_key_t  k;
 
     for (i = 0; i < count; i++) {
-        k = key_of(i, set);
+        k = mcpu_test_key(i, set);
         maybe += mcpu_bloom_check_and_add(b, &k, sizeof(k));
     }
 
@@ -89,10 +72,10 @@ static uint64_t
 count_contained(const mcpu_bloom_t *b, uint64_t count, uint64_t set)
 {
     uint64_t  i, found = 0;
-    test_key_t  k;
+    mcpu_test_key_t  k;
 
     for (i = 0; i < count; i++) {
-        k = key_of(i, set);
+        k = mcpu_test_key(i, set);
         found += mcpu_bloom_contains(b, &k, sizeof(k));
     }
 
@@ -106,7 +89,7 @@ static void
 test_bloom_added_keys_are_always_found(const char *dir)
 {
     uint64_t      n = mcpu_test_scaled(1000000), i;
-    test_key_t    k;
+    mcpu_test_key_t    k;
     mcpu_bloom_t  b;
 
     (void) dir;
@@ -121,7 +104,7 @@ test_bloom_added_keys_are_always_found(const char *dir)
     CHECK_EQ_U64(count_contained(&b, n, SET_ADDED), n);
 
     for (i = 0; i < n; i++) {
-        k = key_of(i, SET_ADDED);
+        k = mcpu_test_key(i, SET_ADDED);
         if (mcpu_bloom_check_and_add(&b, &k, sizeof(k)) != MCPU_BLOOM_MAYBE) {
             FAIL_MSG("key %" PRIu64 " answered new after it was added", i);
         }
@@ -218,7 +201,7 @@ test_bloom_add_at_age_is_forgotten_after_g_minus_age_rotations(
 {
     uint64_t      i, n = 1000, before;
     uint32_t      age, rot, g = 4;
-    test_key_t    k;
+    mcpu_test_key_t    k;
     mcpu_bloom_t  b;
 
     (void) dir;
@@ -231,7 +214,7 @@ test_bloom_add_at_age_is_forgotten_after_g_minus_age_rotations(
         before = b.checks;
 
         for (i = 0; i < n; i++) {
-            k = key_of(i, SET_ADDED);
+            k = mcpu_test_key(i, SET_ADDED);
             mcpu_bloom_add_at(&b, age, &k, sizeof(k));
         }
 
@@ -262,7 +245,7 @@ static void
 test_bloom_seen_again_restarts_the_window(const char *dir)
 {
     uint32_t      i;
-    test_key_t    k = key_of(7, SET_ADDED);
+    mcpu_test_key_t    k = mcpu_test_key(7, SET_ADDED);
     mcpu_bloom_t  b;
 
     (void) dir;
