@@ -4,24 +4,31 @@
 # do is what `make` and the tests do here, on Debian 12:
 #
 #  1. the Dockerfiles' build stages are `scripts/install-deps.sh` (make deps)
-#     then `make module` / `make programs`, and those targets build here;
+#     then `make module` / `make programs` (the batcher's and dedup's the
+#     same stage, shared in the build cache), and those targets build here;
 #     what the Dockerfiles copy out of the build exists;
-#  2. every shared library the module and the batcher link belongs to a
-#     Debian package the runtime stage installs (or one it depends on), and
-#     those packages exist in Debian 12, nginx at nginx-dev's version;
-#  3. docker/nginx.conf passes `nginx -t` with the module, and
-#     docker/mcpu-batcher.conf passes `mcpu-batcher -t` (paths moved to a
-#     temporary directory);
+#  2. every shared library the module, the batcher and mcpu-dedup link
+#     belongs to a Debian package the runtime stage installs (or one it
+#     depends on), and those packages exist in Debian 12, nginx at
+#     nginx-dev's version;
+#  3. docker/nginx.conf passes `nginx -t` with the module,
+#     docker/mcpu-batcher.conf `mcpu-batcher -t` and docker/mcpu-dedup.conf
+#     `mcpu-dedup -t` (paths moved to a temporary directory);
 #  4. compose.yaml parses (Perl's core CPAN::Meta::YAML; python3-yaml too
 #     when installed) and agrees with the other files: one ring path and one
-#     shared volume, the broker address, the topics kafka-init creates (the
-#     last-seen one compacted), the port, the files the images copy;
-#  5. the two configurations run as the containers would: the nginx
+#     shared volume, dedup's own state volume, the broker address, the
+#     topics kafka-init creates (the last-seen one compacted, the clean one
+#     with the raw one's partitions), the port, the files the images copy,
+#     the start order, dedup's stop grace and single instance;
+#  5. the configurations run as the containers would: the nginx
 #     entrypoint prepares the ring directory, nginx's master as root with
-#     workers as www-data, the batcher as www-data, against the local Kafka
-#     (mcpu-kafka); an event posted without a token is accepted, reaches
-#     Kafka, and GET answers it; /metrics answers.  Not as root: everything
-#     runs as the current user and the uid/gid part is not exercised.
+#     workers as www-data, the batcher as www-data, mcpu-dedup as a user of
+#     its own (here nobody), against the local Kafka (mcpu-kafka, with the
+#     clean topic); an event posted without a token is accepted, reaches
+#     Kafka, and GET answers it; /metrics answers; posted twice, it is in
+#     the clean topic once; mcpu-dedup stops on SIGTERM with 0.  Not as
+#     root: everything runs as the current user and the uid/gid part is not
+#     exercised.
 #
 # BUILD names the build directory, as for make (default build).
 # Run by `make test` (scripts/test.sh); alone: bash docker/check.sh
@@ -43,7 +50,7 @@ is_root=0
 
 step "1. the images' build stages are make's"
 
-for f in nginx batcher; do
+for f in nginx batcher dedup; do
     df=$dock/Dockerfile.$f
     [ "$(grep -c '^FROM debian:12' "$df")" = 2 ] \
         || e2e_fail "$df: expected a build and a runtime stage FROM debian:12"
@@ -53,8 +60,17 @@ for f in nginx batcher; do
 done
 grep -Eq '^RUN make module( |$)' "$dock/Dockerfile.nginx" \
     || e2e_fail "Dockerfile.nginx does not build with 'make module'"
-grep -qx 'RUN make programs' "$dock/Dockerfile.batcher" \
-    || e2e_fail "Dockerfile.batcher does not build with 'make programs'"
+for f in batcher dedup; do
+    grep -qx 'RUN make programs' "$dock/Dockerfile.$f" \
+        || e2e_fail "Dockerfile.$f does not build with 'make programs'"
+done
+# the batcher's and dedup's build stages are one in the build cache only
+# while they are the same instructions (comments aside)
+build_stage() {
+    perl -ne 'print if /^FROM debian:12 AS build$/ .. /^FROM debian:12$/ and !/^\s*(#|$)/' "$1"
+}
+[ "$(build_stage "$dock/Dockerfile.batcher")" = "$(build_stage "$dock/Dockerfile.dedup")" ] \
+    || e2e_fail "Dockerfile.dedup's build stage differs from Dockerfile.batcher's: they no longer share the cache"
 
 # `make deps` is scripts/install-deps.sh, which the Dockerfiles run (make
 # itself is not in a fresh debian:12 before it)
@@ -74,7 +90,7 @@ make -s -C "$top" BUILD="$build" module programs > "$work/make.log" 2>&1 \
 
 # what the runtime stages copy: out of the build stage's build/, and from
 # the repository
-for f in nginx batcher; do
+for f in nginx batcher dedup; do
     df=$dock/Dockerfile.$f
     for p in $(perl -ne 'print "$1\n" if m{^COPY --from=build /src/build/(\S+)}' "$df"); do
         [ "$p" = nginx.version ] && continue
@@ -137,6 +153,7 @@ check_runtime() {
 
 check_runtime "$dock/Dockerfile.nginx" "$bin/ngx_http_mcpu_module.so"
 check_runtime "$dock/Dockerfile.batcher" "$bin/mcpu-batcher"
+check_runtime "$dock/Dockerfile.dedup" "$bin/mcpu-dedup"
 
 # the runtime nginx is pinned to the version of nginx-dev the module was built against
 v=$(dpkg-query -W -f '${Version}' nginx-dev)
@@ -183,6 +200,9 @@ seen_topic=$(conf_value "$dock/mcpu-batcher.conf" last_seen_topic)
 topic=$(conf_value "$dock/mcpu-batcher.conf" topic)
 [ -n "$topic" ] && [ -n "$seen_topic" ] \
     || e2e_fail "docker/mcpu-batcher.conf: topic and last_seen_topic must be set"
+clean_topic=$(conf_value "$dock/mcpu-dedup.conf" output_topic)
+[ -n "$clean_topic" ] && [ -n "$(conf_value "$dock/mcpu-dedup.conf" input_topic)" ] \
+    || e2e_fail "docker/mcpu-dedup.conf: input_topic and output_topic must be set"
 
 # the ring directory as the entrypoint leaves it on the volume
 if [ $is_root = 1 ]; then
@@ -196,15 +216,35 @@ fi
     || e2e_fail "nginx -t refuses docker/nginx.conf (nginx-t.log)"
 step "   nginx -t: docker/nginx.conf is ok with the module"
 
+# the local Kafka as e2e_start_kafka starts it, with dedup's clean topic
+# too, as many partitions as the raw one (as kafka-init creates them);
+# lib.sh reads E2E_TOPIC (e2e_topic_has) and stops E2E_KAFKA_PID at exit
+# shellcheck disable=SC2034
 E2E_TOPIC=$topic
-E2E_SEEN_TOPIC=$seen_topic
-e2e_start_kafka
+"$bin/mcpu-kafka" -t "$topic:$E2E_PARTITIONS" -t "$seen_topic:4" \
+    -t "$clean_topic:$E2E_PARTITIONS" -f "$work/kafka.addr" \
+    > /dev/null 2> "$work/kafka.log" &
+# shellcheck disable=SC2034
+E2E_KAFKA_PID=$!
+e2e_wait test -s "$work/kafka.addr" || e2e_fail "mcpu-kafka did not start"
+E2E_BROKERS=$(cat "$work/kafka.addr")
+e2e_log "kafka at $E2E_BROKERS, topics $topic, $seen_topic, $clean_topic"
 derive "$dock/mcpu-batcher.conf" "$work/mcpu-batcher.conf" \
     "ring = /var/lib/mcpu/ring" "ring = $ringdir/ring" \
     "brokers = kafka:9092" "brokers = $E2E_BROKERS" || e2e_fail "docker/mcpu-batcher.conf changed"
 "$bin/mcpu-batcher" -t -c "$work/mcpu-batcher.conf" > "$work/batcher-t.log" 2>&1 \
     || e2e_fail "mcpu-batcher -t refuses docker/mcpu-batcher.conf (batcher-t.log)"
 step "   mcpu-batcher -t: docker/mcpu-batcher.conf is ok"
+
+statedir=$work/dedup
+derive "$dock/mcpu-dedup.conf" "$work/mcpu-dedup.conf" \
+    "state_dir = /var/lib/mcpu-dedup" "state_dir = $statedir" \
+    "metrics_file = /var/lib/mcpu-dedup/" "metrics_file = $statedir/" \
+    "brokers = kafka:9092" "brokers = $E2E_BROKERS" || e2e_fail "docker/mcpu-dedup.conf changed"
+"$bin/mcpu-dedup" -t -c "$work/mcpu-dedup.conf" > "$work/dedup-t.log" 2>&1 \
+    || e2e_fail "mcpu-dedup -t refuses docker/mcpu-dedup.conf (dedup-t.log)"
+[ ! -e "$statedir" ] || e2e_fail "mcpu-dedup -t touched the state directory"
+step "   mcpu-dedup -t: docker/mcpu-dedup.conf is ok"
 
 # --- 4. compose.yaml parses and agrees with the rest -------------------------
 
@@ -229,12 +269,13 @@ perl -MCPAN::Meta::YAML -e '
         or die "compose.yaml: " . CPAN::Meta::YAML->errstr . "\n";
     my $c = $y->[0];
     my $s = $c->{services} || {};
-    want($s->{$_}, "no service $_") for qw(kafka kafka-init nginx batcher);
+    want($s->{$_}, "no service $_") for qw(kafka kafka-init nginx batcher dedup);
     die map { "compose.yaml: $_\n" } @errors if @errors;
 
     my $nginx = slurp("$dock/nginx.conf");
     my $bconf = slurp("$dock/mcpu-batcher.conf");
-    my %df = map { $_ => slurp("$dock/Dockerfile.$_") } qw(nginx batcher);
+    my %df = map { $_ => slurp("$dock/Dockerfile.$_") } qw(nginx batcher dedup);
+    my %dconf = slurp("$dock/mcpu-dedup.conf") =~ /^\s*([\w.]+)\s*=\s*(.*?)\s*$/mg;
 
     # one ring: nginx.conf, the batcher config, the shared volume
     my ($ring) = $nginx =~ /^\s*mcpu_ring\s+(\S+)/m;
@@ -258,7 +299,7 @@ perl -MCPAN::Meta::YAML -e '
          "the volume \"$v\" is not a top-level volume of the local driver");
 
     # the images: files, user, command
-    for my $svc (qw(nginx batcher)) {
+    for my $svc (qw(nginx batcher dedup)) {
         my $b = $s->{$svc}{build} || {};
         want(($b->{context} // "") eq ".." && ($b->{dockerfile} // "") eq "docker/Dockerfile.$svc",
              "$svc is not built from the repository root with docker/Dockerfile.$svc");
@@ -274,22 +315,92 @@ perl -MCPAN::Meta::YAML -e '
     want(defined $bpath && $df{batcher} =~ /^CMD \["mcpu-batcher", "-c", "\Q$bpath\E"\]$/m,
          "Dockerfile.batcher does not run mcpu-batcher -c with docker/mcpu-batcher.conf");
 
+    # dedup: its configuration in the image, its user, its stop
+    my ($dpath) = $df{dedup} =~ m{^COPY docker/mcpu-dedup\.conf (\S+)$}m;
+    want(defined $dpath && $df{dedup} =~ /^CMD \["mcpu-dedup", "-c", "\Q$dpath\E"\]$/m,
+         "Dockerfile.dedup does not run mcpu-dedup -c with docker/mcpu-dedup.conf");
+    want(defined $dpath && $df{dedup} =~ /mcpu-dedup -t -c \Q$dpath\E$/m,
+         "Dockerfile.dedup does not check its configuration (mcpu-dedup -t) at build");
+    my ($duser) = $df{dedup} =~ /^USER (\S+)$/m;
+    want(defined $duser && $duser ne "root" && $duser ne "0", "Dockerfile.dedup: mcpu-dedup does not run as a user other than root");
+    want($df{dedup} =~ /^STOPSIGNAL SIGTERM$/m, "Dockerfile.dedup: the stop signal is not SIGTERM");
+    $duser //= "?";
+    want($df{dedup} =~ /useradd --system [^\n]*\Q$duser\E \\$/m || $duser eq "nobody",
+         "Dockerfile.dedup: the user $duser is neither created (useradd --system) nor nobody");
+
+    # dedup: its state on a volume of its own, owned by its user
+    my $sdir = $dconf{state_dir} // "";
+    want($sdir =~ m{^/}, "mcpu-dedup.conf: state_dir is not an absolute path");
+    my $dvol;
+    for (@{ $s->{dedup}{volumes} || [] }) {
+        my ($src, $dst) = split /:/;
+        $dvol = $src if $dst eq $sdir;
+    }
+    want($dvol, "dedup does not mount a volume at $sdir, its state_dir");
+    $dvol //= "";
+    want(ref $c->{volumes}{$dvol} eq "HASH" && ($c->{volumes}{$dvol}{driver} // "") eq "local",
+         "dedup: the volume \"$dvol\" is not a top-level volume of the local driver");
+    want($dvol ne ($vol{nginx} // ""), "dedup keeps its state on the ring volume \"$dvol\"");
+    my ($ogroup) = $duser eq "nobody" ? ("nogroup") : ($duser);
+    want($df{dedup} =~ m{install -d -o \Q$duser\E -g \Q$ogroup\E -m 0?750 \Q$sdir\E( |$)}m,
+         "Dockerfile.dedup does not prepare $sdir for $duser (0750)");
+    if (defined(my $mf = $dconf{metrics_file})) {
+        (my $mdir = $mf) =~ s{/[^/]+$}{};
+        want($mdir eq $sdir || grep({ (split /:/)[1] eq $mdir } @{ $s->{dedup}{volumes} || [] }),
+             "mcpu-dedup.conf: metrics_file $mf is neither in state_dir nor on a volume");
+    }
+
+    # dedup: the stop waits for flush_timeout_ms, the start for the topics
+    my $flush = $dconf{flush_timeout_ms} // 10000;
+    my ($g, $u) = ($s->{dedup}{stop_grace_period} // "10s") =~ /^(\d+)(ms|s|m)$/;
+    my $grace_ms = defined $g ? $g * { ms => 1, s => 1000, m => 60000 }->{$u} : 0;
+    want($grace_ms > $flush, "dedup: stop_grace_period (" . ($s->{dedup}{stop_grace_period} // "10s default")
+         . ") is not longer than flush_timeout_ms ($flush)");
+    my $dd = $s->{dedup}{depends_on} || {};
+    want(($dd->{kafka}{condition} // "") eq "service_healthy", "dedup: depends_on kafka is not service_healthy");
+    want(($dd->{"kafka-init"}{condition} // "") eq "service_completed_successfully",
+         "dedup: depends_on kafka-init is not service_completed_successfully");
+    want(($s->{dedup}{restart} // "") eq "unless-stopped", "dedup: restart is not unless-stopped");
+
+    # dedup: one instance, as its fixed transactional.id requires; the
+    # one-node Kafka lets transactions commit
+    my $replicas = ($s->{dedup}{deploy} || {})->{replicas} // $s->{dedup}{scale} // 1;
+    if (defined $dconf{"kafka.transactional.id"}) {
+        want($replicas == 1, "dedup: $replicas replicas share one kafka.transactional.id");
+        my $env = $s->{kafka}{environment} || {};
+        want(($env->{KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR} // "") eq "1"
+             && ($env->{KAFKA_TRANSACTION_STATE_LOG_MIN_ISR} // "") eq "1",
+             "kafka: one node, but the transaction state log is not replication 1, min ISR 1");
+    }
+
     # the port
     my ($port) = $nginx =~ /^\s*listen\s+(\d+);/m;
     want(defined $port && (grep { /:\Q$port\E$/ } @{ $s->{nginx}{ports} || [] })
          && $df{nginx} =~ /^EXPOSE \Q$port\E$/m,
          "nginx listens on " . ($port // "?") . ", which compose.yaml or EXPOSE does not publish");
 
-    # Kafka: the broker address, the topics
-    my ($bhost, $bport) = $bconf =~ /^brokers\s*=\s*([^:\s]+):(\d+)/m;
-    my $k = $s->{$bhost // ""};
-    want($k && ($k->{environment}{KAFKA_ADVERTISED_LISTENERS} // "") =~ m{://\Q$bhost:$bport\E(,|$)},
-         "mcpu-batcher.conf: brokers " . ($bhost // "?") . ":" . ($bport // "?") . " is not a listener Kafka advertises");
+    # Kafka: the broker addresses, the topics
+    my $k;
+    for (["mcpu-batcher.conf", $bconf], ["mcpu-dedup.conf", "brokers = " . ($dconf{brokers} // "")]) {
+        my ($file, $text) = @$_;
+        my ($bhost, $bport) = $text =~ /^brokers\s*=\s*([^:\s]+):(\d+)/m;
+        $k = $s->{$bhost // ""};
+        want($k && ($k->{environment}{KAFKA_ADVERTISED_LISTENERS} // "") =~ m{://\Q$bhost:$bport\E(,|$)},
+             "$file: brokers " . ($bhost // "?") . ":" . ($bport // "?") . " is not a listener Kafka advertises");
+    }
     want(($k->{environment}{KAFKA_PROCESS_ROLES} // "") =~ /controller/, "Kafka is not in KRaft mode");
     my $init = join " ", @{ $s->{"kafka-init"}{command} || [] };
-    for my $t ($topic, $seen_topic) {
+    my %parts = $init =~ /--create [^\n]*--topic (\S+) --partitions (\d+) /g;
+    my ($in, $out) = ($dconf{input_topic} // "", $dconf{output_topic} // "");
+    for my $t ($topic, $seen_topic, $out) {
         want($init =~ /--create [^\n]*--topic \Q$t\E /, "kafka-init does not create $t");
     }
+    want($in eq $topic, "mcpu-dedup.conf reads $in, the batcher writes $topic");
+    want($out ne $in, "mcpu-dedup.conf: output_topic is input_topic");
+    want(defined $parts{$in} && defined $parts{$out} && $parts{$in} == $parts{$out},
+         "kafka-init creates $out with " . ($parts{$out} // "?") . " partitions, $in with "
+         . ($parts{$in} // "?") . ": mcpu-dedup needs as many");
+    want($init =~ /--describe --topic \Q$out\E(\s|$)/, "kafka-init does not describe $out");
     want($init =~ /--topic \Q$seen_topic\E [^\n]*--config cleanup\.policy=compact/,
          "kafka-init does not create $seen_topic compacted");
     my $d = $s->{batcher}{depends_on} || {};
@@ -301,11 +412,12 @@ perl -MCPAN::Meta::YAML -e '
 
     die map { "docker/: $_\n" } @errors if @errors;
 ' "$dock" "$topic" "$seen_topic" 2> "$work/compose.log" || e2e_fail "$(cat "$work/compose.log")"
-step "   compose.yaml: one ring ($ringdir -> /var/lib/mcpu), topics $topic and $seen_topic, port 8080: consistent"
+step "   compose.yaml: one ring ($ringdir -> /var/lib/mcpu), topics $topic, $seen_topic and $clean_topic, port 8080: consistent"
+step "   compose.yaml: dedup with its own state volume, the clean topic as many partitions as the raw one: consistent"
 
 # --- 5. run them as the containers do ----------------------------------------
 
-step "5. nginx and the batcher with docker/'s configurations, as the containers run them"
+step "5. nginx, the batcher and mcpu-dedup with docker/'s configurations, as the containers run them"
 
 if [ $is_root = 1 ]; then
     # the entrypoint, then nginx: master root, workers www-data
@@ -331,10 +443,34 @@ fi
 E2E_BATCHER_PID=$!
 E2E_BATCHER_PIDS="$E2E_BATCHER_PIDS $E2E_BATCHER_PID"
 
+# mcpu-dedup now, so that its group join (a few seconds on the mock) runs
+# while the rest is checked.  As in the image: a user of its own (nobody
+# here: the image's mcpu-dedup does not exist on this machine), owning the
+# state directory 0750 as the image prepares it.  The command line only
+# writes the metrics more often, for the wait below.
+cp "$bin/mcpu-dedup" "$work/bin/mcpu-dedup"
+if [ $is_root = 1 ]; then
+    install -d -o nobody -g nogroup -m 0750 "$statedir"
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$work/bin/mcpu-dedup" -c "$work/mcpu-dedup.conf" --metrics-interval-ms 200 \
+        >> "$work/dedup.log" 2>&1 &
+else
+    install -d -m 0750 "$statedir"
+    "$work/bin/mcpu-dedup" -c "$work/mcpu-dedup.conf" --metrics-interval-ms 200 \
+        >> "$work/dedup.log" 2>&1 &
+fi
+dedup_pid=$!
+E2E_BATCHER_PIDS="$E2E_BATCHER_PIDS $dedup_pid"   # stopped at exit whatever happens
+metrics=$(conf_value "$work/mcpu-dedup.conf" metrics_file)
+[ -n "$metrics" ] || e2e_fail "docker/mcpu-dedup.conf: no metrics_file, which this check reads"
+
 client=docker-check-$$
-code=$(curl -sS -o "$work/post.json" -w '%{http_code}' -X POST "$url/event" \
-           -H 'Content-Type: application/json' -H "Client-Id: $client" \
-           --data "{\"type\":\"AppOpened\",\"time\":$(date +%s%3N),\"seq\":1}")
+event="{\"type\":\"AppOpened\",\"time\":$(date +%s%3N),\"seq\":1}"
+post() {
+    curl -sS -o "$work/post.json" -w '%{http_code}' -X POST "$url/event" \
+         -H 'Content-Type: application/json' -H "Client-Id: $client" --data "$event"
+}
+code=$(post)
 [ "$code" = 202 ] || e2e_fail "POST without a token: $code $(cat "$work/post.json"), not 202"
 step "   POST /event without a token (JWT off): 202"
 
@@ -353,6 +489,45 @@ code=$(curl -sS -o "$work/metrics.txt" -w '%{http_code}' "$url/metrics")
     || e2e_fail "GET /metrics: $code, $(head -c 300 "$work/metrics.txt")"
 step "   GET /metrics: 200, $(grep -c '^mcpu_' "$work/metrics.txt") mcpu_ lines"
 
+# mcpu-dedup: the same event again (a client's resend, same seq) is a
+# second record of the raw topic and no second one of the clean topic
+code=$(post)
+[ "$code" = 202 ] || e2e_fail "the second POST: $code $(cat "$work/post.json"), not 202"
+e2e_wait e2e_topic_has 2 || e2e_fail "the resent event did not reach Kafka"
+step "   the event posted again: twice in $topic"
+
+metric() {   # metric NAME: its value in mcpu-dedup's metrics file, or -1
+    perl -e 'my ($n, $f) = @ARGV; my $v = -1;
+             if (open my $h, "<", $f) { while (<$h>) { $v = $1 if /^\Q$n\E (\S+)$/ } }
+             print "$v\n"' "$1" "$metrics"
+}
+dedup_read_both() { [ "$(metric mcpu_dedup_records_read_total)" -ge 2 ]; }
+if ! e2e_wait dedup_read_both; then
+    e2e_fail "mcpu-dedup did not read the two records within ${E2E_WAIT_S}s ($(metric mcpu_dedup_records_read_total) read)"
+fi
+if [ $is_root = 1 ]; then
+    [ "$(ps -o user= -p "$dedup_pid" | tr -d ' ')" = nobody ] || e2e_fail "mcpu-dedup does not run as nobody"
+    [ "$(stat -c '%U:%G %a' "$statedir")" = "nobody:nogroup 750" ] \
+        || e2e_fail "state directory: $(stat -c '%U:%G %a' "$statedir"), not nobody:nogroup 750"
+    [ "$(stat -c %U "$statedir/data.mdb")" = nobody ] || e2e_fail "the state is not nobody's"
+fi
+
+kill -TERM "$dedup_pid"
+e2e_wait_exit "$dedup_pid" 20000 || e2e_fail "mcpu-dedup did not stop within 20 s of SIGTERM"
+[ "$E2E_EXIT_RC" = 0 ] || e2e_fail "mcpu-dedup exited $E2E_EXIT_RC on SIGTERM, not 0 (dedup.log)"
+step "   mcpu-dedup: SIGTERM, exit 0 in $E2E_EXIT_MS ms"
+
+kcat -b "$E2E_BROKERS" -t "$clean_topic" -C -e -q -o beginning -X isolation.level=read_committed \
+    -f '%k\t%s\n' > "$work/clean.txt" 2>> "$work/kcat.log" || e2e_fail "kcat cannot read $clean_topic"
+[ "$(wc -l < "$work/clean.txt")" = 1 ] \
+    || e2e_fail "$clean_topic holds $(wc -l < "$work/clean.txt") records, not 1"
+[ "$(head -n 1 "$work/clean.txt")" = "$(head -n 1 "$work/topic.txt")" ] \
+    || e2e_fail "the record of $clean_topic is not the raw one: $(head -c 300 "$work/clean.txt")"
+[ "$(metric mcpu_dedup_records_unique_total)" = 1 ] \
+    && [ "$(metric 'mcpu_dedup_duplicates_total{key="seq"}')" = 1 ] \
+    || e2e_fail "mcpu-dedup's metrics: not 1 unique and 1 duplicate by seq: $(grep -v '^#' "$metrics" | head -n 12)"
+step "   $clean_topic: the event once, keyed $client; metrics: 2 read, 1 unique, 1 duplicate (seq)"
+
 if [ $is_root = 1 ]; then
     perms() { stat -c '%U:%G %a' "$1"; }
     [ "$(perms "$ringdir")" = "www-data:www-data 2770" ] \
@@ -366,8 +541,9 @@ if [ $is_root = 1 ]; then
     workers=$(ps -o user= --ppid "$E2E_NGINX_PID" | sort -u | tr -d ' ')
     [ "$workers" = www-data ] || e2e_fail "nginx's workers run as '$workers', not www-data"
     step "   master root, workers and batcher www-data; ring root:www-data 660, table www-data 640"
+    step "   mcpu-dedup as nobody (the image's mcpu-dedup user), its state nobody:nogroup 750"
 else
-    step "   NOTE: not root: the uid/gid arrangement (www-data) was not exercised"
+    step "   NOTE: not root: the uid/gid arrangement (www-data, dedup's user) was not exercised"
 fi
 
 step "ok"
