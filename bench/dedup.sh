@@ -90,6 +90,8 @@ for r in $(seq "$ROUNDS"); do
 done
 cpu1=$(awk '{ print $14 + $15 }' /proc/$DEDUP_PID/stat)
 hwm=$(awk '/VmHWM/ { print $2 }' /proc/$DEDUP_PID/status)
+rss_anon=$(awk '/RssAnon/ { print $2 }' /proc/$DEDUP_PID/status)
+rss_file=$(awk '/RssFile/ { print $2 }' /proc/$DEDUP_PID/status)
 
 # one more write of the metrics after the last batch
 sleep_until_metrics() { [ "$(metric mcpu_dedup_records_read_total)" -ge "$fed" ]; }
@@ -109,11 +111,11 @@ cat "$E2E_WORK/rounds.md"
 echo
 awk -v read_n="$read_n" -v uniq_n="$uniq_n" -v dup_n="$dup_n" -v exact="$exact" -v fp="$fp" \
     -v keys="$keys" -v sb="$state_bytes" -v bb="$bloom_bytes" -v t="$t_all" -v hwm="$hwm" \
-    -v cpu=$(( cpu1 - cpu0 )) -v clk="$clk" -v parts="$PARTS" 'BEGIN {
+    -v ra="$rss_anon" -v rf="$rss_file" -v cpu=$(( cpu1 - cpu0 )) -v clk="$clk" -v parts="$PARTS" 'BEGIN {
     printf "records read %d, unique %d, duplicates %d, in %.2f s: %.0f records/s\n", read_n, uniq_n, dup_n, t / 1000, read_n / (t / 1000)
     printf "mcpu-dedup CPU: %.2f us per record (user+system, over the rounds)\n", cpu / clk / read_n * 1e6
     printf "exact checks: %d = %.2f %% of records read (duplicates are %.2f %%); false positives: %d = %.3f %% of unique\n", exact, 100 * exact / read_n, 100 * dup_n / read_n, fp, 100 * fp / uniq_n
     printf "keys in the state: %d; LMDB: %.1f MB = %.1f bytes per key = %.1f MB per million keys (on disk, mapped)\n", keys, sb / 1e6, sb / keys, sb / keys
     printf "Bloom filters (%d partitions, 2 generations at 1 %%): %.1f MB = %.2f bytes per key = %.2f MB per million keys (memory)\n", parts, bb / 1e6, bb / keys, bb / keys
-    printf "peak RSS (VmHWM) of mcpu-dedup: %.1f MB (librdkafka queues included)\n", hwm / 1024
+    printf "mcpu-dedup memory: peak RSS (VmHWM) %.1f MB; at the end RssAnon %.1f MB (heap: librdkafka queues, filters), RssFile %.1f MB (LMDB pages in the page cache, shared, reclaimable)\n", hwm / 1024, ra / 1024, rf / 1024
 }'

@@ -134,7 +134,7 @@ mcpu_dedup_metrics_partitions(mcpu_dedup_t *d, FILE *f)
 {
     int                   i;
     int32_t               p;
-    int64_t               lo, hi;
+    int64_t               lo, hi, off;
     mcpu_dedup_part_t    *ps;
     rd_kafka_topic_partition_list_t  *pos;
 
@@ -183,11 +183,21 @@ mcpu_dedup_metrics_partitions(mcpu_dedup_t *d, FILE *f)
                 continue;
             }
 
-            /* before the first fetch the position is unknown: all is lag */
+            /*
+             * The position is known once a record was read since the
+             * assignment; before that, an instance with nothing new to
+             * read is as far as its state says (all is lag without one).
+             */
+            off = pos->elems[i].offset;
+            if (off < 0) {
+                off = d->parts[pos->elems[i].partition].raw_next;
+            }
+            if (off < 0) {
+                off = lo;
+            }
+
             fprintf(f, "mcpu_dedup_lag{partition=\"%" PRId32 "\"} %" PRId64
-                    "\n", pos->elems[i].partition,
-                    pos->elems[i].offset >= 0 ? hi - pos->elems[i].offset
-                                              : hi - lo);
+                    "\n", pos->elems[i].partition, hi > off ? hi - off : 0);
         }
     }
 

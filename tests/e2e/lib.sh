@@ -462,3 +462,225 @@ e2e_status_moves() {
         $row->();
         print join("\t", "t_s", @m), "\n", map { "$_\n" } @rows;' "$file" "$@"
 }
+
+# --- mcpu-dedup (dedup/): the raw topic $E2E_TOPIC to the clean topic
+# $E2E_CLEAN_TOPIC without duplicates.  Records for it come from
+# dedup_records.pl, straight into the raw topic (no nginx, no batcher).
+# Each instance has a NAME: log $E2E_WORK/NAME.log, metrics file
+# $E2E_WORK/NAME.prom, state directory $E2E_WORK/NAME.state, pid in
+# $E2E_WORK/NAME.pid.
+
+E2E_CLEAN_TOPIC=${E2E_CLEAN_TOPIC:-mcpu.events.clean}
+E2E_DEDUP_RECORDS=$E2E_TOP/tests/e2e/dedup_records.pl
+
+# e2e_start_kafka_dedup: as e2e_start_kafka, with the raw and the clean
+# topics, both of E2E_PARTITIONS partitions (mcpu-dedup requires as many).
+e2e_start_kafka_dedup() {
+    [ -x "$E2E_BIN/mcpu-dedup" ] || e2e_fail "$E2E_BIN/mcpu-dedup is missing (make)"
+    "$E2E_BIN/mcpu-kafka" -t "$E2E_TOPIC:$E2E_PARTITIONS" \
+        -t "$E2E_CLEAN_TOPIC:$E2E_PARTITIONS" \
+        -f "$E2E_WORK/kafka.addr" \
+        -c "$E2E_WORK/kafka.ctl" \
+        > /dev/null 2> "$E2E_WORK/kafka.log" &
+    E2E_KAFKA_PID=$!
+    e2e_wait test -s "$E2E_WORK/kafka.addr" || e2e_fail "mcpu-kafka did not start"
+    E2E_BROKERS=$(cat "$E2E_WORK/kafka.addr")
+    e2e_log "kafka at $E2E_BROKERS: $E2E_TOPIC -> $E2E_CLEAN_TOPIC, $E2E_PARTITIONS partitions"
+}
+
+# e2e_start_dedup NAME [ARGS...]: starts mcpu-dedup in the background, its
+# metrics written every 100 ms; ARGS are added to (and may override) the
+# options given here.  A metrics file left by an earlier instance of NAME
+# is removed first, so what NAME.prom says is the new instance's.  Sets
+# E2E_DEDUP_PID; the instance is stopped (SIGTERM) at exit.
+e2e_start_dedup() {
+    local name=$1; shift
+    rm -f "$E2E_WORK/$name.prom"
+    "$E2E_BIN/mcpu-dedup" --brokers "$E2E_BROKERS" --group "${E2E_DEDUP_GROUP:-mcpu-dedup}" \
+        --input-topic "$E2E_TOPIC" --output-topic "$E2E_CLEAN_TOPIC" \
+        --state-dir "$E2E_WORK/$name.state" \
+        --metrics-file "$E2E_WORK/$name.prom" --metrics-interval-ms 100 \
+        "$@" >> "$E2E_WORK/$name.log" 2>&1 &
+    E2E_DEDUP_PID=$!
+    echo "$E2E_DEDUP_PID" > "$E2E_WORK/$name.pid"
+    e2e_stop_at_exit "$E2E_DEDUP_PID"
+    e2e_log "mcpu-dedup $name: pid $E2E_DEDUP_PID"
+}
+
+# e2e_dedup_pid NAME: the pid of NAME's last start
+e2e_dedup_pid() { cat "$E2E_WORK/$1.pid"; }
+
+# e2e_dedup_kill NAME [SIGNAL]: sends SIGNAL (default KILL) to NAME, waits
+# until it is gone and reaped; sets E2E_EXIT_RC.  Its pid leaves the list
+# of processes stopped at exit (a pid that is gone may be reused).
+e2e_dedup_kill() {
+    local pid p keep=
+    pid=$(e2e_dedup_pid "$1")
+    kill -"${2:-KILL}" "$pid" 2>/dev/null || true
+    # (no "Killed" line from the shell when it reaps it)
+    { e2e_wait_exit "$pid" 20000; } 2>/dev/null || e2e_fail "mcpu-dedup $1 (pid $pid) did not exit after SIG${2:-KILL}"
+    for p in $E2E_BATCHER_PIDS; do [ "$p" = "$pid" ] || keep="$keep $p"; done
+    E2E_BATCHER_PIDS=$keep
+}
+
+# e2e_dedup_metric NAME SERIES: prints the value of SERIES (a sample name
+# with its labels as the file writes them, e.g.
+# 'mcpu_dedup_duplicates_total{key="seq"}') from NAME's metrics file, 0 when
+# the file or the series is absent.
+e2e_dedup_metric() {
+    local f=$E2E_WORK/$1.prom
+    [ -f "$f" ] || { echo 0; return 0; }
+    awk -v s="$2" '$1 == s { v = $2 } END { print (v == "" ? 0 : v) }' "$f"
+}
+
+# e2e_dedup_owned NAME: how many partitions NAME holds (and has loaded)
+e2e_dedup_owned() {
+    local f=$E2E_WORK/$1.prom
+    [ -f "$f" ] || { echo 0; return 0; }
+    awk '/^mcpu_dedup_partition_owned\{/ && $2 == 1 { n++ } END { print n + 0 }' "$f"
+}
+
+# e2e_dedup_partitions NAME: the partitions NAME holds, one line each
+e2e_dedup_partitions() {
+    [ -f "$E2E_WORK/$1.prom" ] || return 0
+    sed -n 's/^mcpu_dedup_partition_owned{partition="\([0-9]*\)"} 1$/\1/p' "$E2E_WORK/$1.prom"
+}
+
+# e2e_dedup_caught_up NAME [PARTITIONS]: succeeds when NAME holds
+# PARTITIONS partitions (default all, E2E_PARTITIONS) and reports a lag of
+# 0 for each (it has read the raw topic to its end as its consumer knows it)
+e2e_dedup_caught_up() {
+    local f=$E2E_WORK/$1.prom n=${2:-$E2E_PARTITIONS}
+    [ -f "$f" ] || return 1
+    awk -v n="$n" '
+        /^mcpu_dedup_partition_owned\{/ && $2 == 1 { owned++ }
+        /^mcpu_dedup_lag\{/ { lags++; if ($2 != 0) busy++ }
+        END { exit !(owned == n && lags == n && busy == 0) }' "$f"
+}
+
+# e2e_dedup_read_at_least NAME N: NAME has handled N records of the raw topic
+e2e_dedup_read_at_least() {
+    [ "$(e2e_dedup_metric "$1" mcpu_dedup_records_read_total)" -ge "$2" ]
+}
+
+# e2e_dedup_feed FILE: produces FILE's "key<TAB>value" lines to the raw
+# topic, with the headers mcpu-batcher sets (mcpu-type, mcpu-schema): one
+# kcat per event type, records of one type in FILE's order.
+e2e_dedup_feed() {
+    local file=$1 type
+    for type in $(sed -n 's/^[^\t]*\t{"schema":1,"type":"\([A-Za-z0-9]*\)".*/\1/p' "$file" | sort -u); do
+        grep -F "$(printf '\t{"schema":1,"type":"%s",' "$type")" "$file" \
+            | kcat -b "$E2E_BROKERS" -P -t "$E2E_TOPIC" -K$'\t' \
+                   -H "mcpu-type=$type" -H mcpu-schema=1 2>> "$E2E_WORK/kcat.log" \
+            || e2e_fail "kcat could not produce $file to $E2E_TOPIC"
+    done
+}
+
+# e2e_dedup_dump TOPIC FILE: writes "partition<TAB>offset<TAB>timestamp
+# (ms)<TAB>key<TAB>headers<TAB>value" for every record of TOPIC to FILE.
+e2e_dedup_dump() {
+    kcat -b "$E2E_BROKERS" -t "$1" -C -e -q -o beginning \
+        -f '%p\t%o\t%T\t%k\t%h\t%s\n' > "$2" 2>> "$E2E_WORK/kcat.log"
+}
+
+# e2e_dedup_ids FILE: the event ids of the "key<TAB>value" lines of FILE
+# (dedup_records.pl's output), one a line, sorted, each once
+e2e_dedup_ids() {
+    perl -ne 'print "$1\n" if /"event":\{.*"id":"([^"]*)"/' "$@" | sort -u
+}
+
+# e2e_dedup_has_all EXPECTED: succeeds once every event id of the file
+# EXPECTED (one a line) is in the clean topic (for e2e_wait: no loss yet;
+# e2e_dedup_check says whether it holds them each once and nothing else).
+e2e_dedup_has_all() {
+    e2e_dedup_dump "$E2E_CLEAN_TOPIC" "$E2E_WORK/clean.txt"
+    perl -ne 'print "$1\n" if /"event":\{.*"id":"([^"]*)"/' "$E2E_WORK/clean.txt" \
+        | sort -u > "$E2E_WORK/clean.ids"
+    [ -z "$(comm -23 "$1" "$E2E_WORK/clean.ids" | head -1)" ]
+}
+
+# e2e_dedup_check EXPECTED: the clean topic holds exactly the event ids of
+# the file EXPECTED (one a line), each once; and each of its records is a
+# record of the raw topic byte for byte (key, headers, value), in the
+# partition of the same number.  Sets E2E_DEDUP_MISSING, E2E_DEDUP_DUPLICATED
+# (ids present more than once), E2E_DEDUP_EXTRA (ids not expected) and
+# E2E_DEDUP_FOREIGN (records not found so in the raw topic), prints what
+# is wrong to stderr (the first ids of each list; for an id present more
+# than once, where: partition:offset@time of each copy), and fails if
+# anything is.
+e2e_dedup_check() {
+    local counts
+    e2e_dedup_dump "$E2E_TOPIC" "$E2E_WORK/raw.txt"
+    e2e_dedup_dump "$E2E_CLEAN_TOPIC" "$E2E_WORK/clean.txt"
+    counts=$(perl -MPOSIX=strftime -e '
+        my ($expected, $raw, $clean) = @ARGV;
+        my (%want, %seen, %where, %raw, @foreign);
+        open my $e, "<", $expected or die "$expected: $!";
+        while (<$e>) { chomp; $want{$_} = 1 if length }
+        open my $r, "<", $raw or die "$raw: $!";
+        while (<$r>) {
+            chomp;
+            my ($p, $o, $t, $rest) = split /\t/, $_, 4;
+            $raw{$rest}{$p} = 1;
+        }
+        open my $c, "<", $clean or die "$clean: $!";
+        while (<$c>) {
+            chomp;
+            my ($p, $o, $t, $rest) = split /\t/, $_, 4;
+            my ($id) = /"event":\{.*"id":"([^"]*)"/;
+            $id //= "(no id: $_)";
+            $seen{$id}++;
+            push @{ $where{$id} }, sprintf "%d:%d@%s.%03d", $p, $o,
+                strftime("%H:%M:%S", localtime(int($t / 1000))), $t % 1000;
+            push @foreign, "$id (partition $p)" unless $raw{$rest}{$p};
+        }
+        my @missing = sort grep { !$seen{$_} } keys %want;
+        my @dup = sort grep { $seen{$_} > 1 } keys %seen;
+        my @extra = sort grep { !$want{$_} } keys %seen;
+        my $show = sub {
+            my ($what, @l) = @_;
+            return unless @l;
+            my @s = @l > 20 ? (@l[0 .. 19], "...") : @l;
+            print STDERR "clean topic: ", scalar(@l), " $what: @s\n";
+        };
+        $show->("expected ids missing", @missing);
+        $show->("ids more than once", map { "$_ x$seen{$_} [@{ $where{$_} }]" } @dup);
+        $show->("ids not expected", @extra);
+        $show->("records not in the raw topic as they are (key, headers, value, partition)", @foreign);
+        printf "%d %d %d %d\n", scalar @missing, scalar @dup, scalar @extra, scalar @foreign;
+    ' "$1" "$E2E_WORK/raw.txt" "$E2E_WORK/clean.txt") || e2e_fail "e2e_dedup_check: the checker failed"
+    read -r E2E_DEDUP_MISSING E2E_DEDUP_DUPLICATED E2E_DEDUP_EXTRA E2E_DEDUP_FOREIGN <<< "$counts"
+    e2e_log "clean topic: $(wc -l < "$E2E_WORK/clean.txt") records, raw topic:" \
+            "$(wc -l < "$E2E_WORK/raw.txt"); $(wc -l < "$1") ids expected:" \
+            "$E2E_DEDUP_MISSING missing, $E2E_DEDUP_DUPLICATED more than once," \
+            "$E2E_DEDUP_EXTRA not expected, $E2E_DEDUP_FOREIGN not as in the raw topic"
+    [ "$counts" = "0 0 0 0" ]
+}
+
+# e2e_dedup_expected_kinds FILE...: from the records fed (FILEs of
+# "key<TAB>value" lines), prints "SEQ CONTENT": how many duplicates of each
+# key kind mcpu-dedup must drop (copies of an id beyond the first, by
+# whether the record has a seq)
+e2e_dedup_expected_kinds() {
+    perl -ne '
+        next unless /"seq":(null|\d+).*"event":\{.*"id":"([^"]*)"/;
+        $k{$2} = $1 eq "null" ? "content" : "seq";
+        $n{$2}++;
+        END { $d{$k{$_}} += $n{$_} - 1 for keys %n; printf "%d %d\n", $d{seq} // 0, $d{content} // 0 }' "$@"
+}
+
+# e2e_dedup_summary NAME: one line of NAME's counters, for the log
+e2e_dedup_summary() {
+    local n=$1
+    echo "read $(e2e_dedup_metric "$n" mcpu_dedup_records_read_total)," \
+         "unique $(e2e_dedup_metric "$n" mcpu_dedup_records_unique_total)," \
+         "duplicates seq $(e2e_dedup_metric "$n" 'mcpu_dedup_duplicates_total{key="seq"}')" \
+         "content $(e2e_dedup_metric "$n" 'mcpu_dedup_duplicates_total{key="content"}')" \
+         "raw $(e2e_dedup_metric "$n" 'mcpu_dedup_duplicates_total{key="raw"}')," \
+         "exact checks $(e2e_dedup_metric "$n" mcpu_dedup_exact_checks_total)," \
+         "bloom false positives $(e2e_dedup_metric "$n" mcpu_dedup_bloom_false_positives_total)," \
+         "batches $(e2e_dedup_metric "$n" mcpu_dedup_batches_total)" \
+         "(retried $(e2e_dedup_metric "$n" mcpu_dedup_batches_retried_total))," \
+         "catch-up records $(e2e_dedup_metric "$n" mcpu_dedup_catchup_records_total)," \
+         "partitions $(e2e_dedup_owned "$n")"
+}
