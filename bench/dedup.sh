@@ -18,7 +18,8 @@
 # Reported: records/s per round and overall, mcpu-dedup's CPU time per
 # record, peak RSS (VmHWM), LMDB bytes per key (mcpu_dedup_state_bytes /
 # keys), Bloom bytes per key, exact checks per record read, false positives
-# per unique record.
+# per unique record.  BENCH_DEDUP_ARGS adds options to mcpu-dedup's command
+# line (e.g. "--batch 50000").
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 
 ROUNDS=${1:-4}
@@ -40,7 +41,7 @@ total_keys=$(( ROUNDS * PER_ROUND ))
 "$E2E_BIN/mcpu-dedup" --brokers "$B" --input-topic raw --output-topic clean \
     --state-dir "$E2E_WORK/state" --metrics-file "$E2E_WORK/m.prom" --metrics-interval-ms 100 \
     --keys-per-generation $(( total_keys / PARTS + 1 )) --generations 2 \
-    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 \
+    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 ${BENCH_DEDUP_ARGS:-} \
     > "$E2E_WORK/dedup.log" 2>&1 &
 DEDUP_PID=$!
 trap 'kill -TERM $DEDUP_PID 2>/dev/null; wait $DEDUP_PID 2>/dev/null; e2e_cleanup' EXIT

@@ -82,6 +82,7 @@ typedef struct {
     uint64_t  catchup_records;
     uint64_t  consumer_errors;
     uint64_t  delivery_errors;
+    uint64_t  commit_errors;
     uint64_t  expired_keys;
     uint64_t  rebalances;
 } mcpu_dedup_counters_t;

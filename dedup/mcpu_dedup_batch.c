@@ -202,16 +202,15 @@ mcpu_dedup_batch_run(mcpu_dedup_t *d, char *errstr, size_t errstr_size)
     }
 
     if (!d->transactional) {
+        /*
+         * Asynchronous, the outcome logged by the offset commit callback:
+         * nothing waits on it, since the state already holds the same
+         * offsets, and a next owner that reads from an older one finds
+         * those events in the clean topic.
+         */
         offsets = mcpu_dedup_batch_offsets(d, 0);
-        rd_kafka_resp_err_t  err = rd_kafka_commit(d->consumer, offsets, 0);
+        rd_kafka_commit(d->consumer, offsets, 1);
         rd_kafka_topic_partition_list_destroy(offsets);
-
-        /* not fatal: the state holds the same offsets, and the next
-         * owner's catch-up knows the events anyway */
-        if (err) {
-            mcpu_log(MCPU_LOG_WARN, "committing offsets of \"%s\": %s",
-                     d->conf->input_topic, rd_kafka_err2str(err));
-        }
     }
 
     d->n.batches++;

@@ -46,6 +46,8 @@ static int mcpu_dedup_kafka_partitions(mcpu_dedup_t *d, const char *topic,
     int32_t *n, char *errstr, size_t errstr_size);
 static void mcpu_dedup_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *tps, void *opaque);
+static void mcpu_dedup_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *offsets, void *opaque);
 static void mcpu_dedup_delivered(rd_kafka_t *rk,
     const rd_kafka_message_t *m, void *opaque);
 static int mcpu_dedup_part_load(mcpu_dedup_t *d, int32_t p, int64_t now_gen,
@@ -278,6 +280,7 @@ mcpu_dedup_kafka_new(mcpu_dedup_t *d, rd_kafka_type_t type,
 
     } else if (group) {
         rd_kafka_conf_set_rebalance_cb(kc, mcpu_dedup_rebalance);
+        rd_kafka_conf_set_offset_commit_cb(kc, mcpu_dedup_committed);
     }
 
     rk = rd_kafka_new(type, kc, errstr, errstr_size);
@@ -416,6 +419,24 @@ mcpu_dedup_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                && err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
     {
         mcpu_log(MCPU_LOG_ERROR, "rebalance: %s", rd_kafka_err2str(err));
+    }
+}
+
+
+/* not fatal: the state holds the same offsets (see mcpu_dedup_batch.c) */
+static void
+mcpu_dedup_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    mcpu_dedup_t  *d = opaque;
+
+    (void) rk;
+    (void) offsets;
+
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        d->n.commit_errors++;
+        mcpu_log(MCPU_LOG_WARN, "committing offsets of \"%s\": %s",
+                 d->conf->input_topic, rd_kafka_err2str(err));
     }
 }
 

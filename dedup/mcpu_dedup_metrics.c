@@ -84,6 +84,12 @@ mcpu_dedup_metrics_write(mcpu_dedup_t *d, const char *path, char *errstr,
     fprintf(f, "mcpu_dedup_delivery_errors_total %" PRIu64 "\n",
             n->delivery_errors);
 
+    MCPU_DEDUP_TYPE(f, "mcpu_dedup_offset_commit_errors_total", "counter",
+                    "Consumer offset commits Kafka refused (the state keeps "
+                    "the offsets).");
+    fprintf(f, "mcpu_dedup_offset_commit_errors_total %" PRIu64 "\n",
+            n->commit_errors);
+
     MCPU_DEDUP_TYPE(f, "mcpu_dedup_catchup_records_total", "counter",
                     "Records of the clean topic read back into the state "
                     "when partitions were assigned.");
