@@ -42,14 +42,7 @@ static int mcpu_batcher_conf_derive(void *data, char *errstr,
  */
 static const mcpu_conf_option_t  mcpu_batcher_options[] = {
 
-    { "config", "config", 'c', MCPU_CONF_OPT_CONFIG, "FILE", NULL,
-      "none", 0, 0, 0, 0, MCPU_BATCHER_AT(config_file),
-      "Reads settings from FILE: one `name = value` per line, blank lines "
-      "and lines starting with `#` ignored, no quoting (the value is the "
-      "rest of the line with the spaces around it removed).  An unknown "
-      "name, a name given twice or a bad value stops start-up with "
-      "FILE:LINE.  Options given on the command line override the file.",
-      "mcpu-batcher -c /etc/mcpu/mcpu-batcher.conf" },
+    MCPU_CONF_ROW_CONFIG("mcpu-batcher", MCPU_BATCHER_AT(config_file)),
 
     { "ring", "ring", 0, MCPU_CONF_OPT_PATH, "PATH",
       "/var/lib/mcpu/ring", NULL, 0, 0, 0, 0, MCPU_BATCHER_AT(ring),
@@ -144,12 +137,7 @@ static const mcpu_conf_option_t  mcpu_batcher_options[] = {
       "on them.",
       "resend_backoff_ms = 5000" },
 
-    { "log_file", "log-file", 0, MCPU_CONF_OPT_PATH, "PATH", "",
-      "none (stderr)", 0, 0, 0, 0, MCPU_BATCHER_AT(log_file),
-      "Appends the log to PATH instead of stderr; SIGHUP reopens it (after "
-      "logrotate).  One line per event: `2026-11-23T22:00:00.123Z "
-      "mcpu-batcher[PID] LEVEL message`.",
-      "log_file = /var/log/mcpu/batcher.log" },
+    MCPU_CONF_ROW_LOG_FILE("mcpu-batcher", "/var/log/mcpu/batcher.log", MCPU_BATCHER_AT(log_file)),
 
     { "last_seen_file", "last-seen-file", 0, MCPU_CONF_OPT_PATH, "PATH",
       NULL, "the ring's path followed by `.seen`", 0, 0,
@@ -221,26 +209,7 @@ static const mcpu_conf_option_t  mcpu_batcher_options[] = {
       "every pass of the main loop.",
       "last_seen_publish_interval = 500" },
 
-    { "test", "test", 't', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Checks the settings, including every Kafka property, prints "
-      "\"configuration is ok\" and exits (0, or 2 with the refusal).",
-      "mcpu-batcher -c /etc/mcpu/mcpu-batcher.conf -t" },
-
-    { "list-options", "list-options", 0, MCPU_CONF_OPT_ACTION, NULL,
-      NULL, NULL, 0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints this list (for the README) and exits.",
-      "mcpu-batcher --list-options" },
-
-    { "help", "help", 'h', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints a usage summary and exits.",
-      "mcpu-batcher --help" },
-
-    { "version", "version", 0, MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints the batcher's and librdkafka's versions and exits.",
-      "mcpu-batcher --version" },
+    MCPU_CONF_ROWS_ACTIONS("mcpu-batcher"),
 };
 
 #define MCPU_BATCHER_NOPTIONS \

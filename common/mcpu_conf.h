@@ -128,4 +128,50 @@ void mcpu_conf_free(const mcpu_conf_program_t *prog, void *conf);
  */
 int mcpu_conf_listed(const char *list, const char *name);
 
+
+/*
+ * The rows every program's table has, written once: -c, log_file and the
+ * output-only actions.  prog is the program's name as a string literal;
+ * offset is offsetof() its field.
+ */
+#define MCPU_CONF_ROW_CONFIG(prog, offset)                                  \
+    { "config", "config", 'c', MCPU_CONF_OPT_CONFIG, "FILE", NULL,          \
+      "none", 0, 0, 0, 0, offset,                                          \
+      "Reads settings from FILE: one `name = value` per line, blank lines " \
+      "and lines starting with `#` ignored, no quoting (the value is the "  \
+      "rest of the line with the spaces around it removed).  An unknown "   \
+      "name, a name given twice or a bad value stops start-up with "        \
+      "FILE:LINE.  Options given on the command line override the file.",  \
+      prog " -c /etc/mcpu/" prog ".conf" }
+
+#define MCPU_CONF_ROW_LOG_FILE(prog, example_path, offset)                  \
+    { "log_file", "log-file", 0, MCPU_CONF_OPT_PATH, "PATH", "",            \
+      "none (stderr)", 0, 0, 0, 0, offset,                                 \
+      "Appends the log to PATH instead of stderr; SIGHUP reopens it (after " \
+      "logrotate).  One line per event: `2026-11-23T22:00:00.123Z "         \
+      prog "[PID] LEVEL message`.",                                        \
+      "log_file = " example_path }
+
+#define MCPU_CONF_ROWS_ACTIONS(prog)                                        \
+    { "test", "test", 't', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,          \
+      0, 0, 0, 0, MCPU_CONF_OPT_NONE,                                      \
+      "Checks the settings, including every Kafka property, prints "       \
+      "\"configuration is ok\" and exits (0, or 2 with the refusal).",     \
+      prog " -c /etc/mcpu/" prog ".conf -t" },                             \
+                                                                           \
+    { "list-options", "list-options", 0, MCPU_CONF_OPT_ACTION, NULL,        \
+      NULL, NULL, 0, 0, 0, 0, MCPU_CONF_OPT_NONE,                          \
+      "Prints this list (for the README) and exits.",                      \
+      prog " --list-options" },                                            \
+                                                                           \
+    { "help", "help", 'h', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,          \
+      0, 0, 0, 0, MCPU_CONF_OPT_NONE,                                      \
+      "Prints a usage summary and exits.",                                 \
+      prog " --help" },                                                    \
+                                                                           \
+    { "version", "version", 0, MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,      \
+      0, 0, 0, 0, MCPU_CONF_OPT_NONE,                                      \
+      "Prints " prog "'s and librdkafka's versions and exits.",            \
+      prog " --version" }
+
 #endif /* MCPU_CONF_H */

@@ -34,14 +34,7 @@ static int mcpu_dedup_conf_derive(void *data, char *errstr,
  */
 static const mcpu_conf_option_t  mcpu_dedup_options[] = {
 
-    { "config", "config", 'c', MCPU_CONF_OPT_CONFIG, "FILE", NULL,
-      "none", 0, 0, 0, 0, MCPU_DEDUP_AT(config_file),
-      "Reads settings from FILE: one `name = value` per line, blank lines "
-      "and lines starting with `#` ignored, no quoting (the value is the "
-      "rest of the line with the spaces around it removed).  An unknown "
-      "name, a name given twice or a bad value stops start-up with "
-      "FILE:LINE.  Options given on the command line override the file.",
-      "mcpu-dedup -c /etc/mcpu/mcpu-dedup.conf" },
+    MCPU_CONF_ROW_CONFIG("mcpu-dedup", MCPU_DEDUP_AT(config_file)),
 
     { "brokers", "brokers", 0, MCPU_CONF_OPT_STR, "LIST",
       "127.0.0.1:9092", NULL, 0, 0, 0, 0, MCPU_DEDUP_AT(brokers),
@@ -145,12 +138,7 @@ static const mcpu_conf_option_t  mcpu_dedup_options[] = {
       "Milliseconds between two writes of `metrics_file`.",
       "metrics_interval_ms = 15000" },
 
-    { "log_file", "log-file", 0, MCPU_CONF_OPT_PATH, "PATH", "",
-      "none (stderr)", 0, 0, 0, 0, MCPU_DEDUP_AT(log_file),
-      "Appends the log to PATH instead of stderr; SIGHUP reopens it (after "
-      "logrotate).  One line per event: `2026-11-23T22:00:00.123Z "
-      "mcpu-dedup[PID] LEVEL message`.",
-      "log_file = /var/log/mcpu/dedup.log" },
+    MCPU_CONF_ROW_LOG_FILE("mcpu-dedup", "/var/log/mcpu/dedup.log", MCPU_DEDUP_AT(log_file)),
 
     { "kafka.PROPERTY", NULL, 'X', MCPU_CONF_OPT_KAFKA, "PROPERTY=VALUE",
       NULL, "consumer: enable.auto.commit=false auto.offset.reset=earliest "
@@ -170,26 +158,7 @@ static const mcpu_conf_option_t  mcpu_dedup_options[] = {
       "are committed together.",
       "mcpu-dedup -X transactional.id=mcpu-dedup-1 -X compression.type=lz4" },
 
-    { "test", "test", 't', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Checks the settings, including every Kafka property, prints "
-      "\"configuration is ok\" and exits (0, or 2 with the refusal).",
-      "mcpu-dedup -c /etc/mcpu/mcpu-dedup.conf -t" },
-
-    { "list-options", "list-options", 0, MCPU_CONF_OPT_ACTION, NULL,
-      NULL, NULL, 0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints this list (for the README) and exits.",
-      "mcpu-dedup --list-options" },
-
-    { "help", "help", 'h', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints a usage summary and exits.",
-      "mcpu-dedup --help" },
-
-    { "version", "version", 0, MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints mcpu-dedup's and librdkafka's versions and exits.",
-      "mcpu-dedup --version" },
+    MCPU_CONF_ROWS_ACTIONS("mcpu-dedup"),
 };
 
 #define MCPU_DEDUP_NOPTIONS \

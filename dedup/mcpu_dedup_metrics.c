@@ -6,6 +6,7 @@
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,56 @@
 static void mcpu_dedup_metrics_partitions(mcpu_dedup_t *d, FILE *f);
 
 
+typedef struct {
+    const char  *name;
+    size_t       offset;          /* of its uint64_t in the counters */
+    const char  *help;
+} mcpu_dedup_counter_t;
+
+#define MCPU_DEDUP_COUNTER(field)  offsetof(mcpu_dedup_counters_t, field)
+
+/* the plain counters; the labelled ones and the gauges are written below */
+static const mcpu_dedup_counter_t  mcpu_dedup_counters[] = {
+    { "mcpu_dedup_records_read_total",
+      MCPU_DEDUP_COUNTER(read),
+      "Records of the raw topic handled (in committed or "
+      "retried batches)." },
+    { "mcpu_dedup_records_unique_total",
+      MCPU_DEDUP_COUNTER(unique),
+      "Records written to the clean topic." },
+    { "mcpu_dedup_exact_checks_total",
+      MCPU_DEDUP_COUNTER(exact_checks),
+      "Bloom filter answers of maybe-seen, each confirmed "
+      "against the exact state." },
+    { "mcpu_dedup_bloom_false_positives_total",
+      MCPU_DEDUP_COUNTER(bloom_false_positives),
+      "Exact checks that found the key new." },
+    { "mcpu_dedup_batches_total",
+      MCPU_DEDUP_COUNTER(batches),
+      "Batches committed." },
+    { "mcpu_dedup_batches_retried_total",
+      MCPU_DEDUP_COUNTER(batches_retried),
+      "Batches Kafka refused part of, read again." },
+    { "mcpu_dedup_delivery_errors_total",
+      MCPU_DEDUP_COUNTER(delivery_errors),
+      "Records of the clean topic Kafka refused." },
+    { "mcpu_dedup_offset_commit_errors_total",
+      MCPU_DEDUP_COUNTER(commit_errors),
+      "Consumer offset commits Kafka refused (the state keeps "
+      "the offsets)." },
+    { "mcpu_dedup_catchup_records_total",
+      MCPU_DEDUP_COUNTER(catchup_records),
+      "Records of the clean topic read back into the state "
+      "when partitions were assigned." },
+    { "mcpu_dedup_expired_keys_total",
+      MCPU_DEDUP_COUNTER(expired_keys),
+      "Keys dropped from the state as they left the window." },
+    { "mcpu_dedup_rebalances_total",
+      MCPU_DEDUP_COUNTER(rebalances),
+      "Partition assignments and revocations." },
+};
+
+
 int
 mcpu_dedup_metrics_write(mcpu_dedup_t *d, const char *path, char *errstr,
     size_t errstr_size)
@@ -28,6 +79,8 @@ mcpu_dedup_metrics_write(mcpu_dedup_t *d, const char *path, char *errstr,
     int     k;
     FILE   *f;
     char    tmp[4096];
+    size_t  i;
+    const mcpu_dedup_counter_t  *c;
     const mcpu_dedup_counters_t  *n = &d->n;
 
     if ((size_t) snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
@@ -42,14 +95,14 @@ mcpu_dedup_metrics_write(mcpu_dedup_t *d, const char *path, char *errstr,
         return -1;
     }
 
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_records_read_total", "counter",
-                    "Records of the raw topic handled (in committed or "
-                    "retried batches).");
-    fprintf(f, "mcpu_dedup_records_read_total %" PRIu64 "\n", n->read);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_records_unique_total", "counter",
-                    "Records written to the clean topic.");
-    fprintf(f, "mcpu_dedup_records_unique_total %" PRIu64 "\n", n->unique);
+    for (i = 0; i < sizeof(mcpu_dedup_counters) / sizeof(mcpu_dedup_counters[0]);
+         i++)
+    {
+        c = &mcpu_dedup_counters[i];
+        fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n",
+                c->name, c->help, c->name, c->name,
+                *(const uint64_t *) ((const char *) n + c->offset));
+    }
 
     MCPU_DEDUP_TYPE(f, "mcpu_dedup_duplicates_total", "counter",
                     "Records dropped as duplicates, by the kind of key "
@@ -58,52 +111,6 @@ mcpu_dedup_metrics_write(mcpu_dedup_t *d, const char *path, char *errstr,
         fprintf(f, "mcpu_dedup_duplicates_total{key=\"%s\"} %" PRIu64 "\n",
                 mcpu_dedup_kind_name(k), n->duplicates[k]);
     }
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_exact_checks_total", "counter",
-                    "Bloom filter answers of maybe-seen, each confirmed "
-                    "against the exact state.");
-    fprintf(f, "mcpu_dedup_exact_checks_total %" PRIu64 "\n",
-            n->exact_checks);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_bloom_false_positives_total", "counter",
-                    "Exact checks that found the key new.");
-    fprintf(f, "mcpu_dedup_bloom_false_positives_total %" PRIu64 "\n",
-            n->bloom_false_positives);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_batches_total", "counter",
-                    "Batches committed.");
-    fprintf(f, "mcpu_dedup_batches_total %" PRIu64 "\n", n->batches);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_batches_retried_total", "counter",
-                    "Batches Kafka refused part of, read again.");
-    fprintf(f, "mcpu_dedup_batches_retried_total %" PRIu64 "\n",
-            n->batches_retried);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_delivery_errors_total", "counter",
-                    "Records of the clean topic Kafka refused.");
-    fprintf(f, "mcpu_dedup_delivery_errors_total %" PRIu64 "\n",
-            n->delivery_errors);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_offset_commit_errors_total", "counter",
-                    "Consumer offset commits Kafka refused (the state keeps "
-                    "the offsets).");
-    fprintf(f, "mcpu_dedup_offset_commit_errors_total %" PRIu64 "\n",
-            n->commit_errors);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_catchup_records_total", "counter",
-                    "Records of the clean topic read back into the state "
-                    "when partitions were assigned.");
-    fprintf(f, "mcpu_dedup_catchup_records_total %" PRIu64 "\n",
-            n->catchup_records);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_expired_keys_total", "counter",
-                    "Keys dropped from the state as they left the window.");
-    fprintf(f, "mcpu_dedup_expired_keys_total %" PRIu64 "\n",
-            n->expired_keys);
-
-    MCPU_DEDUP_TYPE(f, "mcpu_dedup_rebalances_total", "counter",
-                    "Partition assignments and revocations.");
-    fprintf(f, "mcpu_dedup_rebalances_total %" PRIu64 "\n", n->rebalances);
 
     MCPU_DEDUP_TYPE(f, "mcpu_dedup_state_bytes", "gauge",
                     "Bytes of the LMDB file in use.");
