@@ -17,6 +17,7 @@ E2E_WORK=$(mktemp -d "${TMPDIR:-/tmp}/mcpu-e2e.XXXXXX")
 E2E_TOPIC=${E2E_TOPIC:-mcpu.events}
 E2E_PARTITIONS=${E2E_PARTITIONS:-8}
 E2E_SEEN_TOPIC=${E2E_SEEN_TOPIC:-mcpu.last-seen}   # the batcher's default
+E2E_CLEAN_TOPIC=${E2E_CLEAN_TOPIC:-mcpu.events.clean}   # mcpu-dedup's output
 E2E_HOST=${E2E_HOST:-}
 E2E_NGINX=${TEST_NGINX_BINARY:-$(command -v nginx || echo /usr/sbin/nginx)}
 
@@ -94,6 +95,7 @@ trap 'exit 130' INT TERM
 
 e2e_start_kafka() {
     "$E2E_BIN/mcpu-kafka" -t "$E2E_TOPIC:$E2E_PARTITIONS" -t "$E2E_SEEN_TOPIC:4" \
+        -t "$E2E_CLEAN_TOPIC:$E2E_PARTITIONS" \
         -f "$E2E_WORK/kafka.addr" \
         -c "$E2E_WORK/kafka.ctl" \
         > /dev/null 2> "$E2E_WORK/kafka.log" &
@@ -470,22 +472,14 @@ e2e_status_moves() {
 # $E2E_WORK/NAME.prom, state directory $E2E_WORK/NAME.state, pid in
 # $E2E_WORK/NAME.pid.
 
-E2E_CLEAN_TOPIC=${E2E_CLEAN_TOPIC:-mcpu.events.clean}
 E2E_DEDUP_RECORDS=$E2E_TOP/tests/e2e/dedup_records.pl
 
-# e2e_start_kafka_dedup: as e2e_start_kafka, with the raw and the clean
-# topics, both of E2E_PARTITIONS partitions (mcpu-dedup requires as many).
+# e2e_start_kafka_dedup: e2e_start_kafka (whose clean topic has as many
+# partitions as the raw one, as mcpu-dedup requires), once mcpu-dedup is
+# known to be built.
 e2e_start_kafka_dedup() {
     [ -x "$E2E_BIN/mcpu-dedup" ] || e2e_fail "$E2E_BIN/mcpu-dedup is missing (make)"
-    "$E2E_BIN/mcpu-kafka" -t "$E2E_TOPIC:$E2E_PARTITIONS" \
-        -t "$E2E_CLEAN_TOPIC:$E2E_PARTITIONS" \
-        -f "$E2E_WORK/kafka.addr" \
-        -c "$E2E_WORK/kafka.ctl" \
-        > /dev/null 2> "$E2E_WORK/kafka.log" &
-    E2E_KAFKA_PID=$!
-    e2e_wait test -s "$E2E_WORK/kafka.addr" || e2e_fail "mcpu-kafka did not start"
-    E2E_BROKERS=$(cat "$E2E_WORK/kafka.addr")
-    e2e_log "kafka at $E2E_BROKERS: $E2E_TOPIC -> $E2E_CLEAN_TOPIC, $E2E_PARTITIONS partitions"
+    e2e_start_kafka
 }
 
 # e2e_start_dedup NAME [ARGS...]: starts mcpu-dedup in the background, its
