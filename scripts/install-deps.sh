@@ -11,6 +11,8 @@ packages=(
     libjwt-dev libssl-dev                                 # JWT: the module, mcpu-token
     librdkafka-dev kcat                                   # batcher, local Kafka, tests
     liblmdb-dev                                           # mcpu-dedup's state
+    clickhouse-server libcurl4-openssl-dev                # the store, mcpu-sink, mcpu-report, mcpu-sim
+    chromium                                              # the report's browser test
     wrk strace                                            # bench/
     clang libclang-rt-14-dev                              # make fuzz, make asan-test
     libtest-base-perl                                     # t/ runner (the rest is core Perl)
