@@ -373,10 +373,13 @@ mcpu_dedup_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 
         if (mcpu_dedup_part_acquire(d, tps, errstr, sizeof(errstr)) != 0) {
-            mcpu_log(MCPU_LOG_CRIT, "taking partitions over: %s; stopping",
-                     errstr);
-            d->fatal = MCPU_DEDUP_EXIT_FATAL;
-            mcpu_dedup_stop = 1;
+            /* a SIGTERM during the catch-up is a clean stop */
+            if (!mcpu_dedup_stop) {
+                mcpu_log(MCPU_LOG_CRIT, "taking partitions over: %s; "
+                         "stopping", errstr);
+                d->fatal = MCPU_DEDUP_EXIT_FATAL;
+                mcpu_dedup_stop = 1;
+            }
         }
 
         if (cooperative) {
