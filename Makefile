@@ -41,7 +41,7 @@ TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 all: module programs
 
 programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-dedup $(BUILD)/mcpu-kafka \
-          $(BUILD)/mcpu-load $(BUILD)/mcpu-token
+          $(BUILD)/mcpu-load $(BUILD)/mcpu-token $(BUILD)/mcpu-sim
 
 # The module is built by nginx's own build system against the exact sources
 # and configure flags of the nginx it will be loaded into (--with-compat).
@@ -60,6 +60,19 @@ $(BUILD)/mcpu-dedup: $(DEDUP_SRCS) $(DEDUP_DEPS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) -Idedup -o $@ $(DEDUP_SRCS) \
 	    $(RDKAFKA_LIBS) -llmdb -lm -lpthread
+
+# mcpu-sim (sim/): the client simulator.  libcurl is its HTTP client, libjwt
+# signs its tokens; librdkafka only because the option engine's --version
+# prints its version.
+CURL_CFLAGS = $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+SIM_SRCS = $(wildcard sim/*.c) $(COMMON_SRCS)
+SIM_DEPS = $(wildcard sim/*.h) $(COMMON_DEPS)
+
+$(BUILD)/mcpu-sim: $(SIM_SRCS) $(SIM_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) $(CURL_CFLAGS) -Isim -o $@ $(SIM_SRCS) \
+	    $(CURL_LIBS) -ljwt $(JANSSON_LIBS) $(RDKAFKA_LIBS) -lm
 
 # bench/kafka-ceiling.sh's plain librdkafka producer (the batcher's ceiling)
 $(BUILD)/bench/plain_producer: bench/plain_producer.c $(RING_SRCS) $(RING_DEPS) ngx_mcpu_module/mcpu_event.h

@@ -891,8 +891,12 @@ mcpu_conf_help(const mcpu_conf_program_t *prog)
 static void
 mcpu_conf_list(const mcpu_conf_program_t *prog)
 {
+    int                        file;
     size_t                     i;
     const mcpu_conf_option_t  *opt;
+
+    /* a program without -c FILE (mcpu-sim) has no `name = value` form */
+    file = mcpu_conf_config_row(prog) != NULL;
 
     for (i = 0; i < prog->noptions; i++) {
         opt = &prog->options[i];
@@ -921,9 +925,17 @@ mcpu_conf_list(const mcpu_conf_program_t *prog)
             break;
 
         default:
-            printf("    Syntax:  --%s %s\n"
-                   "             %s = %s\n", opt->flag, opt->arg, opt->name,
-                   opt->arg);
+            if (opt->letter) {
+                printf("    Syntax:  -%c %s | --%s %s\n", opt->letter,
+                       opt->arg, opt->flag, opt->arg);
+
+            } else {
+                printf("    Syntax:  --%s %s\n", opt->flag, opt->arg);
+            }
+
+            if (file) {
+                printf("             %s = %s\n", opt->name, opt->arg);
+            }
             break;
         }
 
@@ -939,7 +951,7 @@ mcpu_conf_list(const mcpu_conf_program_t *prog)
 
         printf("    Context: %s\n\n%s\n\n    %s\n",
                opt->type == MCPU_CONF_OPT_ACTION
-               || opt->type == MCPU_CONF_OPT_CONFIG
+               || opt->type == MCPU_CONF_OPT_CONFIG || !file
                ? "command line" : "command line, config file",
                opt->description, opt->example);
     }

@@ -32,7 +32,7 @@ for t in build/tests/test_*; do
     suite "unit $(basename "$t")" "$t"
 done
 
-suite "README documents every batcher and dedup option" scripts/readme-options.sh --check
+suite "README documents every option of every program" scripts/readme-options.sh --check
 
 suite "Test::Nginx t/" prove -I t/lib -j2 t/
 
