@@ -41,7 +41,8 @@ TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 all: module programs
 
 programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-dedup $(BUILD)/mcpu-kafka \
-          $(BUILD)/mcpu-load $(BUILD)/mcpu-token $(BUILD)/mcpu-sim
+          $(BUILD)/mcpu-load $(BUILD)/mcpu-token $(BUILD)/mcpu-sim \
+          $(BUILD)/mcpu-sink
 
 # The module is built by nginx's own build system against the exact sources
 # and configure flags of the nginx it will be loaded into (--with-compat).
@@ -74,6 +75,17 @@ $(BUILD)/mcpu-sim: $(SIM_SRCS) $(SIM_DEPS)
 	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) $(CURL_CFLAGS) -Isim -o $@ $(SIM_SRCS) \
 	    $(CURL_LIBS) -ljwt $(JANSSON_LIBS) $(RDKAFKA_LIBS) -lm
 
+# mcpu-sink (README "mcpu-sink"): libcurl for ClickHouse's HTTP interface,
+# jansson for the records; mcpu-dedup's key from dedup/mcpu_dedup_key.c
+SINK_SRCS = $(wildcard sink/mcpu_sink*.c) dedup/mcpu_dedup_key.c $(COMMON_SRCS)
+SINK_DEPS = $(wildcard sink/*.h) $(COMMON_DEPS) dedup/mcpu_dedup_key.h \
+            ngx_mcpu_module/mcpu_event.h ngx_mcpu_module/mcpu_siphash.h
+
+$(BUILD)/mcpu-sink: $(SINK_SRCS) $(SINK_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) $(CURL_CFLAGS) -Idedup -Isink -o $@ $(SINK_SRCS) \
+	    $(RDKAFKA_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lm -lpthread
+
 # bench/kafka-ceiling.sh's plain librdkafka producer (the batcher's ceiling)
 $(BUILD)/bench/plain_producer: bench/plain_producer.c $(RING_SRCS) $(RING_DEPS) ngx_mcpu_module/mcpu_event.h
 	@mkdir -p $(BUILD)/bench
@@ -100,6 +112,10 @@ $(BUILD)/tests/test_dedup_key: tests/test_dedup_key.c tests/mcpu_test.h dedup/mc
 $(BUILD)/tests/test_dedup_state: tests/test_dedup_state.c tests/mcpu_test.h dedup/mcpu_dedup_state.c dedup/mcpu_dedup_state.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_COMMON) -Idedup -Itests -o $@ tests/test_dedup_state.c dedup/mcpu_dedup_state.c -llmdb
+
+$(BUILD)/tests/test_sink_row: tests/test_sink_row.c tests/mcpu_test.h sink/mcpu_sink_row.c sink/mcpu_sink_row.h dedup/mcpu_dedup_key.c dedup/mcpu_dedup_key.h ngx_mcpu_module/mcpu_event.h ngx_mcpu_module/mcpu_siphash.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_COMMON) -Idedup -Isink -Itests -o $@ tests/test_sink_row.c sink/mcpu_sink_row.c dedup/mcpu_dedup_key.c $(JANSSON_LIBS) -lm
 
 $(BUILD)/tests/test_ring: tests/test_ring.c tests/mcpu_test.h $(RING_SRCS) $(RING_DEPS)
 	@mkdir -p $(BUILD)/tests

@@ -1,5 +1,7 @@
 /*
  * mcpu_dedup_key.h: what makes two records of the raw topic the same event.
+ * mcpu-dedup drops copies by it; mcpu-sink links the same file and stores
+ * it (store/schema.sql, dedup_key), so the store's key is this one.
  *
  * THE KEY (bytes, compared whole; the Kafka key is the client id)
  *   client id, 0x00, then one of:

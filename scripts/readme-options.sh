@@ -40,7 +40,7 @@ generate() {
     mv "$work/README.new" "$work/README.md"
 }
 
-programs="batcher dedup sim"
+programs="batcher dedup sim sink"
 for p in $programs; do
     generate "mcpu-$p" "$p"
 done

@@ -1,18 +1,26 @@
 -- store/schema.sql: mcpu's tables in ClickHouse.  Valid on Debian 12's
 -- ClickHouse 18.16 and on current releases (no DateTime64, no JSON type,
 -- no window functions; every statement idempotent).  Applied by
--- scripts/clickhouse.sh and by mcpu-sink at start.
+-- scripts/clickhouse.sh (or by hand: clickhouse-client --multiquery <
+-- store/schema.sql).  mcpu-sink never creates it: at start it checks that
+-- the table exists with every column it writes, and refuses to start
+-- (exit 2) otherwise.
 --
--- One row per clean event.  mcpu-sink writes what the clean topic holds;
--- a record delivered twice (a sink restarted before its offset commit, a
--- copy that reached the clean topic) has the same (client_id, dedup_key),
--- and ReplacingMergeTree keeps one of them once its parts merge.  Until
--- then both are stored, so every query reads through FINAL or groups by
--- the key (report/*.sql do).
+-- One row per clean event.  mcpu-sink writes what the clean topic holds,
+-- at least once: a record delivered twice (a sink killed or revoked
+-- between its INSERT and its offset commit, an INSERT sent again because
+-- its answer was lost, a copy that reached the clean topic) has the same
+-- (client_id, dedup_key), and ReplacingMergeTree keeps one of them once
+-- their parts merge.  Until then both are stored, so every query reads
+-- through FINAL or groups by (client_id, dedup_key) (report/*.sql do);
+-- a plain count() counts the copies.  Re-sending an INSERT is safe only
+-- because of this key.
 --
--- dedup_key: mcpu-dedup's key without the client id (dedup/mcpu_dedup_key.h),
--- in hex: 's' + seq for events with a seq, 'c' + time, type and a hash of
--- the event's bytes for the others.
+-- dedup_key: mcpu-dedup's key (dedup/mcpu_dedup_key.h) after the client id
+-- and its NUL byte, in hex: '53' ('S') and the seq in 16 hex digits for
+-- events with a seq; '43' ('C'), timeMs in 16 hex digits, the type, '00'
+-- and a 128-bit hash of the event's bytes for the others; '52' ('R') and
+-- two 128-bit hashes for a record not in the module's layout.
 
 CREATE DATABASE IF NOT EXISTS mcpu;
 
