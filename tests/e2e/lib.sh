@@ -868,3 +868,299 @@ e2e_sink_summary() {
                 owned, lag
         }' "$f"
 }
+
+# --- mcpu-report (report/): synthetic events made inside ClickHouse
+# (e2e_start_clickhouse above) by report/testdata/gen_events.sql and
+# gen_duplicates.sql, whose headers list their parameters.
+
+# e2e_report_sql FILE NAME=VALUE...: runs FILE's statements (each ends with
+# ";" at the end of a line) one by one, every {NAME} replaced by VALUE
+e2e_report_sql() {
+    local file=$1 stmt; shift
+    perl -e '
+        my ($file, %p) = (shift, map { split /=/, $_, 2 } @ARGV);
+        open my $fh, "<", $file or die "$file: $!\n";
+        my $s = do { local $/; <$fh> };
+        $s =~ s/^\s*--[^\n]*\n//mg;
+        $s =~ s/\{(\w+)\}/defined $p{$1} ? $p{$1} : die "$file: no value for {$1}\n"/ge;
+        print "$_\0" for grep { /\S/ } split /;\s*\n/, $s;' "$file" "$@" \
+        > "$E2E_WORK/report-sql.stmts" || e2e_fail "e2e_report_sql $file: bad parameters"
+    while IFS= read -r -d '' stmt; do
+        curl -sS --fail-with-body "$E2E_CH_URL/" --data-binary "$stmt" \
+            >> "$E2E_WORK/clickhouse.log" 2>&1 \
+            || e2e_fail "ClickHouse refused a statement of $file ($(tail -n 2 "$E2E_WORK/clickhouse.log"))"
+    done < "$E2E_WORK/report-sql.stmts"
+}
+
+# e2e_report_gen NAME=VALUE...: gen_events.sql with these parameters over
+# the defaults: 240 clients, 2 hours from 2026-11-02T00:00:00Z, seed 1, the
+# cause planted on FileTransferStarted, 6.04, Windows (plant=1; plant=2:
+# IndexingStarted, 6.05, macOS; 3: both; 0: none)
+e2e_report_gen() {
+    e2e_report_sql "$E2E_TOP/report/testdata/gen_events.sql" clients=240 hours=2 \
+        start_s=1793577600 seed=1 plant=1 plant_v=2 plant_os=0 plant2_v=3 plant2_os=1 "$@"
+}
+
+# --- mcpu-sim (sim/): simulated clients through nginx and the batcher.  The
+# program is $MCPU_SIM, by default $E2E_BIN/mcpu-sim.  Each run has a NAME:
+# its spools in $E2E_WORK/NAME.spool, its log $E2E_WORK/NAME.log, its
+# summary line (stdout) in $E2E_WORK/NAME.out, its truth file
+# $E2E_WORK/NAME.truth.json.
+
+E2E_SIM=${MCPU_SIM:-$E2E_BIN/mcpu-sim}
+
+# e2e_sim_key: an HS256 secret for nginx and the simulator, E2E_SIM_KEY
+e2e_sim_key() {
+    [ -x "$E2E_SIM" ] || e2e_fail "$E2E_SIM is missing (make, or MCPU_SIM=...)"
+    E2E_SIM_KEY=$E2E_WORK/sim.secret
+    "$E2E_BIN/mcpu-token" --gen-key HS256 --out "$E2E_WORK/sim" \
+        || e2e_fail "mcpu-token could not make a key"
+}
+
+# e2e_sim_directives SCENARIO [MORE]: the http directives nginx needs for
+# the simulator (for e2e_start_nginx): the key, the mcpu_event_type_allow
+# line the scenario's activities need (as mcpu-sim -t prints it), request
+# bodies kept in memory, and MORE
+e2e_sim_directives() {
+    local allow
+    allow=$("$E2E_SIM" -c "$1" -t | grep '^mcpu_event_type_allow ' || true)
+    echo "mcpu_jwt_key $E2E_SIM_KEY alg=HS256; $allow client_body_buffer_size 64k; ${2:-}"
+}
+
+# e2e_sim_start NAME SCENARIO [ARGS...]: runs mcpu-sim in the background
+# against E2E_URL with the key; sets E2E_SIM_PID (stopped at exit)
+e2e_sim_start() {
+    local name=$1 scenario=$2; shift 2
+    "$E2E_SIM" -c "$scenario" --url "$E2E_URL" --key "$E2E_SIM_KEY" \
+        --spool "$E2E_WORK/$name.spool" --truth "$E2E_WORK/$name.truth.json" \
+        --log-file "$E2E_WORK/$name.log" "$@" > "$E2E_WORK/$name.out" 2>&1 &
+    E2E_SIM_PID=$!
+    e2e_stop_at_exit "$E2E_SIM_PID"
+    e2e_log "mcpu-sim $name: pid $E2E_SIM_PID"
+}
+
+# e2e_sim_wait NAME MAX_S: waits for the simulator to exit; fails unless it
+# exits 0 within MAX_S seconds
+e2e_sim_wait() {
+    e2e_wait_exit "$E2E_SIM_PID" $(( $2 * 1000 )) \
+        || e2e_fail "mcpu-sim $1 still runs after $2 s: $(tail -n 3 "$E2E_WORK/$1.log")"
+    [ "$E2E_EXIT_RC" -eq 0 ] \
+        || e2e_fail "mcpu-sim $1 exited $E2E_EXIT_RC: $(cat "$E2E_WORK/$1.out")"
+    e2e_log "mcpu-sim $1: $(cat "$E2E_WORK/$1.out")"
+}
+
+# e2e_sim_field NAME FIELD: a field of NAME's summary line (generated=,
+# accepted=, refused=, known=, resent=, resent_unanswered=, http_503=,
+# failures=, ...)
+e2e_sim_field() {
+    sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$E2E_WORK/$1.out" | tail -n 1
+}
+
+# e2e_sim_nginx_kill: SIGKILL to nginx's master and its workers at once,
+# as a crash: requests in flight get no answer
+e2e_sim_nginx_kill() {
+    local w workers
+    workers=$(e2e_nginx_workers "$E2E_NGINX_PID" | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    kill -KILL "$E2E_NGINX_PID" $workers 2>/dev/null || true
+    # (no "Killed" line from the shell when it reaps the master)
+    { e2e_wait_gone "$E2E_NGINX_PID"; } 2>/dev/null \
+        || e2e_fail "nginx $E2E_NGINX_PID survived SIGKILL"
+    for w in $workers; do
+        e2e_wait_gone "$w" || e2e_fail "nginx worker $w survived SIGKILL"
+    done
+}
+
+# e2e_sim_nginx_restart: nginx again from the configuration and on the port
+# e2e_start_nginx chose; the ring is attached again as it is
+e2e_sim_nginx_restart() {
+    local h=$E2E_WORK/$(e2e_host)
+    "$E2E_NGINX" -p "${h}nginx" -c "${h}nginx/nginx.conf" -e "${h}nginx.log" &
+    E2E_NGINX_PID=$!
+    E2E_NGINX_PIDS="$E2E_NGINX_PIDS $E2E_NGINX_PID"
+    e2e_wait curl -s -o /dev/null "http://127.0.0.1:$E2E_PORT/" \
+        || e2e_fail "nginx did not start again"
+}
+
+# e2e_sim_nginx_freeze / e2e_sim_nginx_thaw: SIGSTOP / SIGCONT to nginx's
+# workers: connections are accepted by the kernel, nothing is answered,
+# and what was sent meanwhile is handled when they run again
+e2e_sim_nginx_freeze() {
+    E2E_SIM_FROZEN=$(e2e_nginx_workers "$E2E_NGINX_PID" | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    kill -STOP $E2E_SIM_FROZEN
+}
+
+e2e_sim_nginx_thaw() {
+    # shellcheck disable=SC2086
+    kill -CONT $E2E_SIM_FROZEN
+}
+
+# e2e_sim_check TOPIC TRUTH [SIMLOG]: checks the raw topic's records
+# ("key<TAB>value" lines, e2e_read_topic) against the truth file: every
+# event of each client is there, seq firstSeq + refused .. lastSeq (the
+# refused ones are its oldest: time_too_old), each record keyed by its
+# client with the client's metadata, types and fields as mcpu-sim sends
+# them, every event inside its session.  With SIMLOG (the simulator's
+# log), every event a client did not send again because GET said the
+# server had it must be in the topic, once.  Then measures the cause: for
+# each client, its baseline (the 20th percentile of its CPU: an effect
+# that lasts most of a client's time would move the median) and, after
+# each of its cause events, the mean CPU from delay.high + 2 s to
+# delay.low + duration.low (at most 10 s later), fully inside every
+# occurrence's effect; the lift is the difference.  Sets E2E_SIM_RECORDS, _UNIQUE,
+# _DUPLICATES, _MISSING, _BAD, _KNOWN (events checked from SIMLOG),
+# _KNOWN_BAD, _MATCHING (clients the cause applies to, with a measured
+# lift), _LIFT_MATCHING (their mean lift), _LIFT_MIN_MATCHING, _OTHERS,
+# _LIFT_OTHERS, _LIFT_MAX_OTHERS.  Problems go to stderr (the first 20).
+e2e_sim_check() {
+    local out
+    out=$(perl -MJSON::PP -e '
+        my ($topic, $truthf, $simlog) = @ARGV;
+        open my $tf, "<", $truthf or die "$truthf: $!";
+        my $truth = decode_json(do { local $/; <$tf> });
+        my %cl = map { $_->{id} => $_ } @{ $truth->{clients} };
+        my %types = map { $_ => 1 } qw(CpuMeasurement FileTransferStarted
+            FileTransferProgress FileTransferCompleted AppOpened AppClosed);
+        my $allow = $truth->{eventTypeAllow} // "";
+        $allow =~ s/^mcpu_event_type_allow\s+//; $allow =~ s/;$//;
+        $types{$_} = 1 for split " ", $allow;
+        my ($start, $end) = ($truth->{startMs}, $truth->{endMs});
+        my (@bad, %n, %ev, %cpu, %count);
+        my $bad = sub { push @bad, $_[0] if @bad < 20; $n{bad}++ };
+
+        open my $t, "<", $topic or die "$topic: $!";
+        while (my $line = <$t>) {
+            chomp $line;
+            $n{records}++;
+            my ($key, $v) = split /\t/, $line, 2;
+            my ($id, $ver, $os, $osv) = $v =~
+                /"client":\{"id":"([^"]*)","version":"([^"]*)","os":"([^"]*)","osVersion":"([^"]*)"\}/
+                or do { $bad->("record without client metadata: " . substr($v, 0, 120)); next };
+            my ($e) = $v =~ /"event":(\{.*\})\}$/
+                or do { $bad->("record without event: " . substr($v, 0, 120)); next };
+            my $c = $cl{$id} or do { $bad->("record of an unknown client $id"); next };
+            $bad->("$id: key \"$key\" is not the client id") if $key ne $id;
+            $bad->("$id: metadata $ver/$os/$osv, truth $c->{version}/$c->{os}/$c->{osVersion}")
+                if $ver ne $c->{version} || $os ne $c->{os} || $osv ne $c->{osVersion};
+            my ($type) = $e =~ /^\{"type":"([A-Za-z0-9]+)"/;
+            my ($time) = $e =~ /"time":(\d+)/;
+            my ($seq) = $e =~ /"seq":(\d+)/;
+            my ($sid) = $e =~ /"sessionId":"(s-[0-9a-f]{12}-\d+)"/;
+            unless (defined $type && $types{$type} && defined $time && defined $seq && defined $sid) {
+                $bad->("$id: event without a known type, time, seq or sessionId: $e");
+                next;
+            }
+            $bad->("$id seq $seq: time $time outside $start..$end") if $time < $start || $time > $end;
+            next if $count{$id}{$seq}++;
+            $n{unique}++;
+            $ev{$id}{$seq} = [$type, $time, $sid];
+            if ($type eq "CpuMeasurement") {
+                my ($u) = $e =~ /"usage":\{([^}]*)\}/;
+                my @v = ($u // "") =~ /"\d+":(\d+(?:\.\d+)?)/g;
+                my $sum = 0; $sum += $_ for @v;
+                $bad->("$id seq $seq: " . scalar(@v) . " cores, truth $c->{cores}: $e")
+                    if @v != $c->{cores} || grep { $_ > 100 } @v;
+                push @{ $cpu{$id} }, [$time, @v ? $sum / @v : 0];
+            } elsif ($type =~ /^FileTransfer/) {
+                $bad->("$id seq $seq: no transferId: $e") unless $e =~ /"transferId":"t-[0-9a-f]{12}-\d+"/;
+            } elsif ($type !~ /^App/) {
+                $bad->("$id seq $seq: no attributes.activityId: $e")
+                    unless $e =~ /"attributes":\{"activityId":"a-[0-9a-f]{12}-\d+"/;
+            }
+        }
+
+        # completeness and order, per client: seqs, sessions
+        for my $c (values %cl) {
+            my $id = $c->{id};
+            my $first = $c->{firstSeq} + $c->{refused};
+            for my $s ($first .. $c->{lastSeq}) {
+                next if $ev{$id}{$s};
+                $n{missing}++;
+                $bad->("$id: seq $s is not in the topic");
+            }
+            for my $s (keys %{ $ev{$id} }) {
+                $bad->("$id: seq $s was not generated in this run (firstSeq $c->{firstSeq}, refused $c->{refused}, lastSeq $c->{lastSeq})")
+                    if $s < $first || $s > $c->{lastSeq};
+            }
+            $n{duplicates} += $_ - 1 for values %{ $count{$id} };
+            my ($session, $open) = (undef, 0);
+            for my $s (sort { $a <=> $b } keys %{ $ev{$id} }) {
+                my ($type, $time, $sid) = @{ $ev{$id}{$s} };
+                if ($type eq "AppOpened") {
+                    $bad->("$id seq $s: AppOpened inside a session") if $open;
+                    $bad->("$id seq $s: AppOpened with sessionId $sid") if $sid !~ /-$s$/;
+                    ($session, $open) = ($sid, 1);
+                    next;
+                }
+                # events of a session whose opening was refused as too old
+                # cannot be checked against it
+                next unless defined $session;
+                $bad->("$id seq $s: $type outside a session") unless $open;
+                $bad->("$id seq $s: $type with sessionId $sid in session $session") if $sid ne $session;
+                $open = 0 if $type eq "AppClosed";
+            }
+        }
+
+        # events GET said the server had: in the topic, once
+        if ($simlog) {
+            open my $l, "<", $simlog or die "$simlog: $!";
+            while (<$l>) {
+                next unless /client (\S+): the server has seq \d+: \d+ spooled events .*\(seq (\d+)\.\.(\d+)\)/;
+                for my $s ($2 .. $3) {
+                    $n{known}++;
+                    my $k = $count{$1}{$s} // 0;
+                    next if $k == 1;
+                    $n{known_bad}++;
+                    $bad->("$1 seq $s: the simulator did not resend it (GET said the server had it) and the topic has it $k times");
+                }
+            }
+        }
+
+        # the cause: mean CPU in a window after each cause event, against
+        # the client baseline
+        my ($cause) = @{ $truth->{causes} };
+        my (@match, @other);
+        if ($cause) {
+            my $from = ($cause->{delayS}[1] + 2) * 1000;
+            my $to = $cause->{untilCompleted} ? $from + 10000
+                     : ($cause->{delayS}[0] + $cause->{durationS}[0]) * 1000;
+            $to = $from + 10000 if $to > $from + 10000;
+            for my $c (values %cl) {
+                my $m = $cpu{$c->{id}} or next;
+                my @s = sort { $a <=> $b } map { $_->[1] } @$m;
+                my $base = $s[int(@s / 5)];
+                my ($sum, $k) = (0, 0);
+                for my $s (keys %{ $ev{$c->{id}} }) {
+                    my ($type, $time) = @{ $ev{$c->{id}}{$s} };
+                    next unless $type eq $cause->{event};
+                    my @w = grep { $_->[0] >= $time + $from && $_->[0] <= $time + $to } @$m;
+                    next unless @w;
+                    my $mean = 0; $mean += $_->[1] for @w; $mean /= @w;
+                    $sum += $mean - $base; $k++;
+                }
+                next unless $k;
+                my $applies = grep { $_ == $cause->{line} } @{ $c->{rules} };
+                push @{ $applies ? \@match : \@other }, $sum / $k;
+            }
+        }
+        my $mean = sub { my $s = 0; $s += $_ for @_; @_ ? $s / @_ : 0 };
+        my @sm = sort { $a <=> $b } @match;
+        my @so = sort { $a <=> $b } @other;
+        print STDERR "$_\n" for @bad;
+        printf "%d %d %d %d %d %d %d %d %.1f %.1f %d %.1f %.1f\n",
+            $n{records} // 0, $n{unique} // 0, $n{duplicates} // 0, $n{missing} // 0,
+            $n{bad} // 0, $n{known} // 0, $n{known_bad} // 0,
+            scalar @match, $mean->(@match), @sm ? $sm[0] : 0,
+            scalar @other, $mean->(@other), @so ? $so[-1] : 0;
+    ' "$1" "$2" "${3:-}") || e2e_fail "e2e_sim_check: the checker failed"
+    read -r E2E_SIM_RECORDS E2E_SIM_UNIQUE E2E_SIM_DUPLICATES E2E_SIM_MISSING \
+        E2E_SIM_BAD E2E_SIM_KNOWN E2E_SIM_KNOWN_BAD E2E_SIM_MATCHING \
+        E2E_SIM_LIFT_MATCHING E2E_SIM_LIFT_MIN_MATCHING E2E_SIM_OTHERS \
+        E2E_SIM_LIFT_OTHERS E2E_SIM_LIFT_MAX_OTHERS <<< "$out"
+    e2e_log "topic: $E2E_SIM_RECORDS records, $E2E_SIM_UNIQUE events, $E2E_SIM_DUPLICATES" \
+            "duplicates, $E2E_SIM_MISSING missing, $E2E_SIM_BAD problems; cause lift:" \
+            "$E2E_SIM_MATCHING clients it applies to: mean $E2E_SIM_LIFT_MATCHING, least" \
+            "$E2E_SIM_LIFT_MIN_MATCHING; $E2E_SIM_OTHERS others: mean $E2E_SIM_LIFT_OTHERS," \
+            "most $E2E_SIM_LIFT_MAX_OTHERS"
+}
