@@ -42,7 +42,7 @@ all: module programs
 
 programs: $(BUILD)/mcpu-batcher $(BUILD)/mcpu-dedup $(BUILD)/mcpu-kafka \
           $(BUILD)/mcpu-load $(BUILD)/mcpu-token $(BUILD)/mcpu-sim \
-          $(BUILD)/mcpu-sink
+          $(BUILD)/mcpu-sink $(BUILD)/mcpu-report
 
 # The module is built by nginx's own build system against the exact sources
 # and configure flags of the nginx it will be loaded into (--with-compat).
@@ -85,6 +85,18 @@ $(BUILD)/mcpu-sink: $(SINK_SRCS) $(SINK_DEPS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) $(CURL_CFLAGS) -Idedup -Isink -o $@ $(SINK_SRCS) \
 	    $(RDKAFKA_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lm -lpthread
+
+# mcpu-report (report/): the analysis over ClickHouse and its HTML page.
+# The queries of report/sql/ are built into the program with the
+# assembler's .incbin (paths relative to this directory), so they are
+# prerequisites; libcurl talks to ClickHouse's HTTP interface.
+REPORT_SRCS  = $(wildcard report/*.c) $(COMMON_SRCS)
+REPORT_DEPS  = $(wildcard report/*.h) $(wildcard report/sql/*.sql) $(COMMON_DEPS)
+
+$(BUILD)/mcpu-report: $(REPORT_SRCS) $(REPORT_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) $(RDKAFKA_CFLAGS) $(CURL_CFLAGS) -Ireport -o $@ \
+	    $(REPORT_SRCS) $(RDKAFKA_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) -lm -lpthread
 
 # bench/kafka-ceiling.sh's plain librdkafka producer (the batcher's ceiling)
 $(BUILD)/bench/plain_producer: bench/plain_producer.c $(RING_SRCS) $(RING_DEPS) ngx_mcpu_module/mcpu_event.h

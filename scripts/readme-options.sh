@@ -40,7 +40,7 @@ generate() {
     mv "$work/README.new" "$work/README.md"
 }
 
-programs="batcher dedup sim sink"
+programs="batcher dedup sim sink report"
 for p in $programs; do
     generate "mcpu-$p" "$p"
 done
