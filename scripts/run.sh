@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# `make run`: the local pipeline with events flowing.  Starts the local
-# Kafka, nginx with the module, the batcher and mcpu-dedup, posts sample
-# events (one of them twice), shows them in the raw and the clean topic,
-# then keeps everything up until Ctrl-C, and stops it all.
+# `make run`: the whole pipeline with events flowing.  Starts the local
+# Kafka, ClickHouse, nginx with the module, the batcher, mcpu-dedup and
+# mcpu-sink, posts sample events (one of them twice), shows them in the raw
+# and the clean topic, then runs mcpu-sim (MCPU_RUN_CLIENTS clients over
+# MCPU_RUN_HOURS simulated hours, scenario MCPU_RUN_SCENARIO, by default
+# sim/cause-transfer.conf), writes mcpu-report's page, serves it through
+# the same nginx and prints its address; keeps everything up until Ctrl-C,
+# and stops it all.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,12 +28,14 @@ pids=()
 stop_all() {
     trap - EXIT INT TERM
     echo
-    echo "stopping: dedup, batcher (flushes what is in flight), nginx, kafka"
+    echo "stopping: sink, dedup, batcher (flushes what is in flight), nginx, ClickHouse, kafka"
+    [ -n "${sink_pid:-}" ] && kill -TERM "$sink_pid" 2>/dev/null && wait "$sink_pid" 2>/dev/null
     [ -n "${dedup_pid:-}" ] && kill -TERM "$dedup_pid" 2>/dev/null && wait "$dedup_pid" 2>/dev/null
     [ -n "${batcher_pid:-}" ] && kill -TERM "$batcher_pid" 2>/dev/null && wait "$batcher_pid" 2>/dev/null
     [ -n "${nginx_pid:-}" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [ -n "${ch_started:-}" ] && "$top/scripts/clickhouse.sh" stop "$work/clickhouse"
     [ -n "${kafka_pid:-}" ] && kill -TERM "$kafka_pid" 2>/dev/null && wait "$kafka_pid" 2>/dev/null
-    echo "stopped; logs and the ring are in $work"
+    echo "stopped; logs, the ring, the state and the store are in $work"
 }
 trap stop_all EXIT
 trap 'exit 0' INT TERM
@@ -46,7 +52,14 @@ kafka_pid=$!
 for _ in $(seq 100); do [ -s "$work/kafka.addr" ] && break; sleep 0.05; done
 brokers=$(cat "$work/kafka.addr")
 
+ch_started=1
+ch_url=$("$top/scripts/clickhouse.sh" start "$work/clickhouse")
+
+scenario=${MCPU_RUN_SCENARIO:-$top/sim/cause-transfer.conf}
+allow=$("$bin/mcpu-sim" -c "$scenario" -t | grep '^mcpu_event_type_allow ' || true)
+mkdir -p "$work/report"
 sed -e "s|@WORK@|$work|g" -e "s|@PORT@|$port|g" -e "s|@USER@|$(id -un) $(id -gn)|g" -e "s|@MODULE@|$bin/ngx_http_mcpu_module.so|g" \
+    -e "s|@TYPE_ALLOW@|$allow|g" \
     "$top/conf/nginx-run.conf" > "$work/nginx/nginx.conf"
 "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx.log" &
 nginx_pid=$!
@@ -62,6 +75,11 @@ batcher_pid=$!
     -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >> "$work/dedup.log" 2>&1 &
 dedup_pid=$!
 
+"$bin/mcpu-sink" --brokers "$brokers" --topic "$clean" --clickhouse-url "$ch_url" \
+    --metrics-file "$work/sink.prom" --metrics-interval-ms 1000 \
+    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >> "$work/sink.log" 2>&1 &
+sink_pid=$!
+
 url=http://127.0.0.1:$port/event
 cat <<INFO
 
@@ -70,6 +88,7 @@ mcpu is running:
   nginx with ngx_http_mcpu_module  $url
   mcpu-batcher                     ring $work/ring
   mcpu-dedup                       $topic -> $clean, metrics $work/dedup.prom
+  mcpu-sink                        $clean -> ClickHouse $ch_url (table mcpu.events)
   logs                             $work/*.log
 
 Posting sample events:
@@ -135,7 +154,37 @@ for _ in $(seq 100); do
 done
 echo "  ${seen%???}"
 
+clients=${MCPU_RUN_CLIENTS:-300}
+hours=${MCPU_RUN_HOURS:-4}
+echo
+echo "mcpu-sim: $clients clients, $hours simulated hours, scenario $scenario:"
+"$bin/mcpu-sim" -c "$scenario" --url "$url" --key "$work/demo.secret" --clients "$clients" \
+    --hours "$hours" --spool "$work/sim.spool" --truth "$work/sim.truth.json" \
+    --log-file "$work/sim.log" | tee "$work/sim.out" | sed 's/^/  /'
+accepted=$(sed -n 's/.* accepted=\([0-9]*\).*/\1/p' "$work/sim.out" | tail -n 1)
+stored() { "$top/scripts/clickhouse.sh" query "$work/clickhouse" "SELECT count() FROM mcpu.events FINAL"; }
+echo "  waiting for mcpu-dedup and mcpu-sink to store them in ClickHouse ..."
+for _ in $(seq 600); do
+    n=$(stored)
+    [ "$n" -ge "${accepted:-1}" ] && break
+    sleep 0.2
+done
+echo "  $(stored) events in ClickHouse (mcpu.events FINAL)"
+
+"$bin/mcpu-report" --url "$ch_url" --html "$work/report/index.html" 2> "$work/report.log" \
+    && "$bin/mcpu-report" --url "$ch_url" --json > "$work/report/report.json" 2>> "$work/report.log" \
+    || echo "  mcpu-report failed: see $work/report.log"
+echo
+echo "What mcpu-report finds (the planted cause: $(grep -m1 '^cause' "$scenario")):"
+perl -MJSON::PP -e 'local $/; my $r = decode_json(<STDIN>); my $i = 0;
+    for my $s (@{ $r->{suspects} }[0 .. 2]) { next unless $s; $i++;
+        printf "  %d. %s on %s / %s: lift %.1f (%d occurrences, %d clients)\n", $i,
+            $s->{event}, $s->{version} // "every version", $s->{os} // "every OS",
+            $s->{lift}, $s->{support}, $s->{clients} }' < "$work/report/report.json" 2>/dev/null || true
+
 cat <<INFO
+
+The report:  http://127.0.0.1:$port/report/   (JSON: http://127.0.0.1:$port/report/report.json)
 
 Send one by hand (this token is valid for 24 hours, its sub is "me"):
   curl -i -X POST -H 'Content-Type: application/json' \\
