@@ -47,7 +47,9 @@ mkdir -p "$work/nginx/logs"
 "$bin/mcpu-token" --gen-key HS256 --out "$work/demo"
 token() { "$bin/mcpu-token" --key "$work/demo.secret" --alg HS256 --sub "$1" --exp 86400; }
 
-"$bin/mcpu-kafka" -t "$topic:4" -t "$clean:4" -t mcpu.last-seen:4 -f "$work/kafka.addr" > /dev/null 2> "$work/kafka.log" &
+# 32 partitions: the local Kafka keeps about 5 MiB per partition (it drops
+# the oldest silently), and the simulator's run must fit whole
+"$bin/mcpu-kafka" -t "$topic:32" -t "$clean:32" -t mcpu.last-seen:4 -f "$work/kafka.addr" > /dev/null 2> "$work/kafka.log" &
 kafka_pid=$!
 for _ in $(seq 100); do [ -s "$work/kafka.addr" ] && break; sleep 0.05; done
 brokers=$(cat "$work/kafka.addr")
@@ -154,8 +156,8 @@ for _ in $(seq 100); do
 done
 echo "  ${seen%???}"
 
-clients=${MCPU_RUN_CLIENTS:-300}
-hours=${MCPU_RUN_HOURS:-4}
+clients=${MCPU_RUN_CLIENTS:-100}
+hours=${MCPU_RUN_HOURS:-3}
 echo
 echo "mcpu-sim: $clients clients, $hours simulated hours, scenario $scenario:"
 "$bin/mcpu-sim" -c "$scenario" --url "$url" --key "$work/demo.secret" --clients "$clients" \
@@ -164,12 +166,12 @@ echo "mcpu-sim: $clients clients, $hours simulated hours, scenario $scenario:"
 accepted=$(sed -n 's/.* accepted=\([0-9]*\).*/\1/p' "$work/sim.out" | tail -n 1)
 stored() { "$top/scripts/clickhouse.sh" query "$work/clickhouse" "SELECT count() FROM mcpu.events FINAL"; }
 echo "  waiting for mcpu-dedup and mcpu-sink to store them in ClickHouse ..."
-for _ in $(seq 600); do
+for _ in $(seq 300); do
     n=$(stored)
     [ "$n" -ge "${accepted:-1}" ] && break
     sleep 0.2
 done
-echo "  $(stored) events in ClickHouse (mcpu.events FINAL)"
+echo "  $(stored) events in ClickHouse (mcpu.events FINAL) of $accepted accepted"
 
 "$bin/mcpu-report" --url "$ch_url" --html "$work/report/index.html" 2> "$work/report.log" \
     && "$bin/mcpu-report" --url "$ch_url" --json > "$work/report/report.json" 2>> "$work/report.log" \
