@@ -152,13 +152,16 @@ int mcpu_conf_listed(const char *list, const char *name);
       prog "[PID] LEVEL message`.",                                        \
       "log_file = " example_path }
 
-#define MCPU_CONF_ROWS_ACTIONS(prog)                                        \
+#define MCPU_CONF_ROW_TEST(prog)                                            \
     { "test", "test", 't', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,          \
       0, 0, 0, 0, MCPU_CONF_OPT_NONE,                                      \
       "Checks the settings, including every Kafka property, prints "       \
       "\"configuration is ok\" and exits (0, or 2 with the refusal).",     \
-      prog " -c /etc/mcpu/" prog ".conf -t" },                             \
-                                                                           \
+      prog " -c /etc/mcpu/" prog ".conf -t" }
+
+/* the output-only actions; a program whose -t does more writes its own
+ * test row and uses this one */
+#define MCPU_CONF_ROWS_OUTPUT(prog)                                         \
     { "list-options", "list-options", 0, MCPU_CONF_OPT_ACTION, NULL,        \
       NULL, NULL, 0, 0, 0, 0, MCPU_CONF_OPT_NONE,                          \
       "Prints this list (for the README) and exits.",                      \
@@ -173,5 +176,9 @@ int mcpu_conf_listed(const char *list, const char *name);
       0, 0, 0, 0, MCPU_CONF_OPT_NONE,                                      \
       "Prints " prog "'s and librdkafka's versions and exits.",            \
       prog " --version" }
+
+#define MCPU_CONF_ROWS_ACTIONS(prog)                                        \
+    MCPU_CONF_ROW_TEST(prog),                                               \
+    MCPU_CONF_ROWS_OUTPUT(prog)
 
 #endif /* MCPU_CONF_H */

@@ -18,12 +18,8 @@
 #include "mcpu_dedup.h"
 
 
-volatile sig_atomic_t         mcpu_dedup_stop;
-static volatile sig_atomic_t  mcpu_dedup_reopen;
 
 
-static void mcpu_dedup_signal(int signo);
-static int mcpu_dedup_signals(void);
 static int mcpu_dedup_run(mcpu_dedup_t *d);
 static void mcpu_dedup_metrics(mcpu_dedup_t *d, int64_t *next);
 
@@ -86,7 +82,7 @@ main(int argc, char **argv)
         return MCPU_DEDUP_EXIT_CONFIG;
     }
 
-    if (mcpu_dedup_signals() != 0) {
+    if (mcpu_daemon_signals() != 0) {
         mcpu_log(MCPU_LOG_CRIT, "sigaction: %s", strerror(errno));
         return MCPU_DEDUP_EXIT_FATAL;
     }
@@ -112,7 +108,7 @@ mcpu_dedup_run(mcpu_dedup_t *d)
              conf->window_s, conf->generations, conf->state_dir);
 
     if (mcpu_dedup_kafka_open(d, errstr, sizeof(errstr)) != 0) {
-        if (!mcpu_dedup_stop) {
+        if (!mcpu_daemon_stop) {
             mcpu_log(MCPU_LOG_CRIT, "%s", errstr);
             exit_code = MCPU_DEDUP_EXIT_CONFIG;
         }
@@ -142,9 +138,9 @@ mcpu_dedup_run(mcpu_dedup_t *d)
              d->transactional ? "transactions on (transactional.id)"
                               : "no transactions");
 
-    while (!mcpu_dedup_stop) {
-        if (mcpu_dedup_reopen) {
-            mcpu_dedup_reopen = 0;
+    while (!mcpu_daemon_stop) {
+        if (mcpu_daemon_reopen) {
+            mcpu_daemon_reopen = 0;
             if (mcpu_log_reopen(errstr, sizeof(errstr)) != 0) {
                 mcpu_log(MCPU_LOG_ERROR, "%s", errstr);
             }
@@ -227,33 +223,3 @@ mcpu_dedup_metrics(mcpu_dedup_t *d, int64_t *next)
 }
 
 
-static void
-mcpu_dedup_signal(int signo)
-{
-    if (signo == SIGHUP) {
-        mcpu_dedup_reopen = 1;
-    } else {
-        mcpu_dedup_stop = 1;
-    }
-}
-
-
-static int
-mcpu_dedup_signals(void)
-{
-    struct sigaction  sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = mcpu_dedup_signal;
-    sigemptyset(&sa.sa_mask);
-
-    if (sigaction(SIGTERM, &sa, NULL) != 0
-        || sigaction(SIGINT, &sa, NULL) != 0
-        || sigaction(SIGHUP, &sa, NULL) != 0)
-    {
-        return -1;
-    }
-
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
-}

@@ -37,6 +37,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "mcpu_bloom.h"
+#include "mcpu_daemon.h"
 #include "mcpu_dedup_conf.h"
 #include "mcpu_dedup_key.h"
 #include "mcpu_dedup_state.h"
@@ -112,7 +113,6 @@ typedef struct {
 } mcpu_dedup_t;
 
 
-extern volatile sig_atomic_t  mcpu_dedup_stop;
 
 int64_t mcpu_dedup_now_ms(void);
 

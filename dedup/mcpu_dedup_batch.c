@@ -41,7 +41,7 @@ mcpu_dedup_batch_collect(mcpu_dedup_t *d)
 
     deadline = mcpu_dedup_now_ms() + d->conf->batch_ms;
 
-    while (d->nmsgs < (size_t) d->conf->batch && !mcpu_dedup_stop) {
+    while (d->nmsgs < (size_t) d->conf->batch && !mcpu_daemon_stop) {
         left = deadline - mcpu_dedup_now_ms();
         if (left <= 0) {
             break;
@@ -391,7 +391,7 @@ mcpu_dedup_batch_delivered(mcpu_dedup_t *d, char *errstr, size_t errstr_size)
     (void) errstr_size;
 
     while (d->outstanding > 0) {
-        if (mcpu_dedup_stop) {
+        if (mcpu_daemon_stop) {
             if (stop_at == -1) {
                 stop_at = mcpu_dedup_now_ms() + d->conf->flush_timeout_ms;
             }
@@ -563,7 +563,7 @@ mcpu_dedup_batch_rewind(mcpu_dedup_t *d)
                  d->conf->input_topic, rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
         d->fatal = MCPU_DEDUP_EXIT_FATAL;
-        mcpu_dedup_stop = 1;
+        mcpu_daemon_stop = 1;
     }
 
     rd_kafka_topic_partition_list_destroy(l);

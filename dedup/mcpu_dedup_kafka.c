@@ -95,7 +95,7 @@ mcpu_dedup_kafka_open(mcpu_dedup_t *d, char *errstr, size_t errstr_size)
         }
 
         if (strstr(errstr, "does not exist") != NULL
-            || mcpu_dedup_stop)
+            || mcpu_daemon_stop)
         {
             return MCPU_DEDUP_ERROR;
         }
@@ -374,11 +374,11 @@ mcpu_dedup_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
         if (mcpu_dedup_part_acquire(d, tps, errstr, sizeof(errstr)) != 0) {
             /* a SIGTERM during the catch-up is a clean stop */
-            if (!mcpu_dedup_stop) {
+            if (!mcpu_daemon_stop) {
                 mcpu_log(MCPU_LOG_CRIT, "taking partitions over: %s; "
                          "stopping", errstr);
                 d->fatal = MCPU_DEDUP_EXIT_FATAL;
-                mcpu_dedup_stop = 1;
+                mcpu_daemon_stop = 1;
             }
         }
 
@@ -669,7 +669,7 @@ mcpu_dedup_catchup(mcpu_dedup_t *d, rd_kafka_topic_partition_list_t *tps,
     }
 
     for (left = clean->cnt; left > 0; ) {
-        if (mcpu_dedup_stop) {
+        if (mcpu_daemon_stop) {
             snprintf(errstr, errstr_size, "stopped while reading \"%s\"",
                      d->conf->output_topic);
             goto done;

@@ -83,15 +83,8 @@ mcpu_dedup_metrics_write(mcpu_dedup_t *d, const char *path, char *errstr,
     const mcpu_dedup_counter_t  *c;
     const mcpu_dedup_counters_t  *n = &d->n;
 
-    if ((size_t) snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-        snprintf(errstr, errstr_size, "metrics_file is too long");
-        return -1;
-    }
-
-    f = fopen(tmp, "w");
+    f = mcpu_daemon_textfile_open(path, tmp, sizeof(tmp), errstr, errstr_size);
     if (f == NULL) {
-        snprintf(errstr, errstr_size, "metrics_file: %s: %s", tmp,
-                 strerror(errno));
         return -1;
     }
 
@@ -124,21 +117,7 @@ mcpu_dedup_metrics_write(mcpu_dedup_t *d, const char *path, char *errstr,
 
     mcpu_dedup_metrics_partitions(d, f);
 
-    if (fflush(f) != 0 || ferror(f) || fclose(f) != 0) {
-        snprintf(errstr, errstr_size, "metrics_file: writing %s: %s", tmp,
-                 strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-
-    if (rename(tmp, path) != 0) {
-        snprintf(errstr, errstr_size, "metrics_file: rename to %s: %s", path,
-                 strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-
-    return 0;
+    return mcpu_daemon_textfile_commit(f, tmp, path, errstr, errstr_size);
 }
 
 

@@ -182,21 +182,7 @@ static const mcpu_conf_option_t  mcpu_report_options[] = {
       "2 with the refusal).",
       "mcpu-report -c /etc/mcpu/mcpu-report.conf -t" },
 
-    { "list-options", "list-options", 0, MCPU_CONF_OPT_ACTION, NULL,
-      NULL, NULL, 0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints this list (for the README) and exits.",
-      "mcpu-report --list-options" },
-
-    { "help", "help", 'h', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints a usage summary and exits.",
-      "mcpu-report --help" },
-
-    { "version", "version", 0, MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints mcpu-report's version (and librdkafka's, which the shared "
-      "option engine prints for every program) and exits.",
-      "mcpu-report --version" },
+    MCPU_CONF_ROWS_OUTPUT("mcpu-report"),
 };
 
 #define MCPU_REPORT_NOPTIONS \

@@ -29,8 +29,6 @@
                                              when the clock cannot move */
 
 
-volatile sig_atomic_t         mcpu_sim_stop;
-static volatile sig_atomic_t  mcpu_sim_reopen;
 
 
 static int mcpu_sim_setup(mcpu_sim_t *s, char *errstr, size_t errstr_size);
@@ -42,8 +40,6 @@ static int mcpu_sim_generate(mcpu_sim_t *s, int64_t until);
 static void mcpu_sim_progress(mcpu_sim_t *s, int64_t now, int64_t *next);
 static void mcpu_sim_summary(mcpu_sim_t *s, size_t left);
 static void mcpu_sim_clock(int64_t ms, char *buf, size_t size);
-static void mcpu_sim_signal(int signo);
-static int mcpu_sim_signals(void);
 
 
 int64_t
@@ -104,7 +100,7 @@ main(int argc, char **argv)
         goto done;
     }
 
-    if (mcpu_sim_signals() != 0) {
+    if (mcpu_daemon_signals() != 0) {
         mcpu_log(MCPU_LOG_CRIT, "sigaction: %s", strerror(errno));
         rc = MCPU_SIM_EXIT_UNSENT;
         goto done;
@@ -209,10 +205,10 @@ mcpu_sim_run(mcpu_sim_t *s)
     next_progress = 0;
     left = 0;
 
-    while (!mcpu_sim_stop && !s->fatal) {
+    while (!mcpu_daemon_stop && !s->fatal) {
 
-        if (mcpu_sim_reopen) {
-            mcpu_sim_reopen = 0;
+        if (mcpu_daemon_reopen) {
+            mcpu_daemon_reopen = 0;
             if (mcpu_log_reopen(errstr, sizeof(errstr)) != 0) {
                 mcpu_log(MCPU_LOG_ERROR, "%s", errstr);
             }
@@ -269,7 +265,7 @@ mcpu_sim_run(mcpu_sim_t *s)
         mcpu_sim_http_poll(s, MCPU_SIM_IDLE_POLL_MS);
     }
 
-    if (mcpu_sim_stop) {
+    if (mcpu_daemon_stop) {
         mcpu_log(MCPU_LOG_NOTICE, "stopped by a signal; undelivered events "
                  "stay in the spools");
     }
@@ -572,33 +568,3 @@ mcpu_sim_clock(int64_t ms, char *buf, size_t size)
 }
 
 
-static void
-mcpu_sim_signal(int signo)
-{
-    if (signo == SIGHUP) {
-        mcpu_sim_reopen = 1;
-    } else {
-        mcpu_sim_stop = 1;
-    }
-}
-
-
-static int
-mcpu_sim_signals(void)
-{
-    struct sigaction  sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = mcpu_sim_signal;
-    sigemptyset(&sa.sa_mask);
-
-    if (sigaction(SIGTERM, &sa, NULL) != 0
-        || sigaction(SIGINT, &sa, NULL) != 0
-        || sigaction(SIGHUP, &sa, NULL) != 0)
-    {
-        return -1;
-    }
-
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
-}

@@ -42,6 +42,7 @@
 #include "mcpu_sim_model.h"
 #include "mcpu_sim_scenario.h"
 #include "mcpu_sim_spool.h"
+#include "mcpu_daemon.h"
 
 
 #define MCPU_SIM_EXIT_OK         0
@@ -146,7 +147,6 @@ typedef struct {
 } mcpu_sim_t;
 
 
-extern volatile sig_atomic_t  mcpu_sim_stop;
 
 /* the real clock, ms since the epoch */
 int64_t mcpu_sim_now_ms(void);

@@ -188,21 +188,7 @@ static const mcpu_conf_option_t  mcpu_sim_options[] = {
       "has none), and exits (0, or 2 with the refusal).",
       "mcpu-sim -c sim/cause-indexing.conf --key /tmp/demo.secret -t" },
 
-    { "list-options", "list-options", 0, MCPU_CONF_OPT_ACTION, NULL,
-      NULL, NULL, 0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints this list (for the README) and exits.",
-      "mcpu-sim --list-options" },
-
-    { "help", "help", 'h', MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints a usage summary and exits.",
-      "mcpu-sim --help" },
-
-    { "version", "version", 0, MCPU_CONF_OPT_ACTION, NULL, NULL, NULL,
-      0, 0, 0, 0, MCPU_CONF_OPT_NONE,
-      "Prints mcpu-sim's version (and librdkafka's, which the shared "
-      "option engine reports) and exits.",
-      "mcpu-sim --version" },
+    MCPU_CONF_ROWS_OUTPUT("mcpu-sim"),
 };
 
 #define MCPU_SIM_NOPTIONS \

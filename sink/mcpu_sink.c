@@ -24,8 +24,6 @@
 #define MCPU_SINK_CHECK_TIMEOUT_MS  10000
 
 
-volatile sig_atomic_t         mcpu_sink_stop;
-static volatile sig_atomic_t  mcpu_sink_reopen;
 
 
 /* the columns of store/schema.sql mcpu-sink writes (mcpu_sink_row.c) */
@@ -36,8 +34,6 @@ const char *const  mcpu_sink_columns[] = {
 };
 
 
-static void mcpu_sink_signal(int signo);
-static int mcpu_sink_signals(void);
 static int mcpu_sink_run(mcpu_sink_t *d);
 static int mcpu_sink_check_table(mcpu_sink_t *d);
 static void mcpu_sink_message(mcpu_sink_t *d, rd_kafka_message_t *m);
@@ -128,7 +124,7 @@ main(int argc, char **argv)
         return MCPU_SINK_EXIT_FATAL;
     }
 
-    if (mcpu_sink_signals() != 0) {
+    if (mcpu_daemon_signals() != 0) {
         mcpu_log(MCPU_LOG_CRIT, "sigaction: %s", strerror(errno));
         return MCPU_SINK_EXIT_FATAL;
     }
@@ -163,21 +159,21 @@ mcpu_sink_run(mcpu_sink_t *d)
              conf->table, conf->group, conf->batch, conf->batch_ms);
 
     exit_code = mcpu_sink_check_table(d);
-    if (exit_code != 0 || mcpu_sink_stop) {
+    if (exit_code != 0 || mcpu_daemon_stop) {
         goto done;
     }
 
     if (mcpu_sink_kafka_open(d, errstr, sizeof(errstr)) != 0) {
-        if (!mcpu_sink_stop) {
+        if (!mcpu_daemon_stop) {
             mcpu_log(MCPU_LOG_CRIT, "%s", errstr);
             exit_code = MCPU_SINK_EXIT_CONFIG;
         }
         goto done;
     }
 
-    while (!mcpu_sink_stop) {
-        if (mcpu_sink_reopen) {
-            mcpu_sink_reopen = 0;
+    while (!mcpu_daemon_stop) {
+        if (mcpu_daemon_reopen) {
+            mcpu_daemon_reopen = 0;
             if (mcpu_log_reopen(errstr, sizeof(errstr)) != 0) {
                 mcpu_log(MCPU_LOG_ERROR, "%s", errstr);
             }
@@ -252,7 +248,7 @@ mcpu_sink_check_table(mcpu_sink_t *d)
     struct timespec  ts = { 0, 100 * 1000000 };
     char             errstr[MCPU_SINK_ERRSTR_SIZE];
 
-    while (!mcpu_sink_stop) {
+    while (!mcpu_daemon_stop) {
         rc = mcpu_sink_ch_check(&d->ch, mcpu_sink_columns,
                                 MCPU_SINK_CHECK_TIMEOUT_MS, errstr,
                                 sizeof(errstr));
@@ -277,7 +273,7 @@ mcpu_sink_check_table(mcpu_sink_t *d)
                  (double) backoff / 1000.0);
 
         for (until = mcpu_sink_now_ms() + backoff;
-             mcpu_sink_now_ms() < until && !mcpu_sink_stop; )
+             mcpu_sink_now_ms() < until && !mcpu_daemon_stop; )
         {
             nanosleep(&ts, NULL);
         }
@@ -309,7 +305,7 @@ mcpu_sink_message(mcpu_sink_t *d, rd_kafka_message_t *m)
         mcpu_log(MCPU_LOG_CRIT, "fatal Kafka error: %s: %s; stopping",
                  rd_kafka_err2name(err), errstr);
         d->fatal = MCPU_SINK_EXIT_FATAL;
-        mcpu_sink_stop = 1;
+        mcpu_daemon_stop = 1;
         return;
     }
 
@@ -346,33 +342,3 @@ mcpu_sink_metrics(mcpu_sink_t *d, int64_t *next)
 }
 
 
-static void
-mcpu_sink_signal(int signo)
-{
-    if (signo == SIGHUP) {
-        mcpu_sink_reopen = 1;
-    } else {
-        mcpu_sink_stop = 1;
-    }
-}
-
-
-static int
-mcpu_sink_signals(void)
-{
-    struct sigaction  sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = mcpu_sink_signal;
-    sigemptyset(&sa.sa_mask);
-
-    if (sigaction(SIGTERM, &sa, NULL) != 0
-        || sigaction(SIGINT, &sa, NULL) != 0
-        || sigaction(SIGHUP, &sa, NULL) != 0)
-    {
-        return -1;
-    }
-
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
-}

@@ -42,6 +42,7 @@
 #include "mcpu_sink_ch.h"
 #include "mcpu_sink_conf.h"
 #include "mcpu_sink_row.h"
+#include "mcpu_daemon.h"
 
 
 #define MCPU_SINK_OK      0
@@ -115,7 +116,6 @@ typedef struct {
 } mcpu_sink_t;
 
 
-extern volatile sig_atomic_t  mcpu_sink_stop;
 
 int64_t mcpu_sink_now_ms(void);     /* monotonic */
 int64_t mcpu_sink_wall_ms(void);    /* since the epoch */

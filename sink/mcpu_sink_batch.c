@@ -51,7 +51,7 @@ mcpu_sink_batch_take(mcpu_sink_t *d, rd_kafka_message_t *m)
         mcpu_log(MCPU_LOG_CRIT, "out of memory for a batch of %" PRIu64
                  " rows (%zu bytes); stopping", d->batch_rows, d->rows.len);
         d->fatal = MCPU_SINK_EXIT_FATAL;
-        mcpu_sink_stop = 1;
+        mcpu_daemon_stop = 1;
         return;
     }
 

@@ -55,7 +55,7 @@ mcpu_sink_kafka_open(mcpu_sink_t *d, char *errstr, size_t errstr_size)
 
     /* the topic must exist before anything is read */
     while (mcpu_sink_kafka_partitions(d, &n, errstr, errstr_size) != 0) {
-        if (strstr(errstr, "does not exist") != NULL || mcpu_sink_stop) {
+        if (strstr(errstr, "does not exist") != NULL || mcpu_daemon_stop) {
             return MCPU_SINK_ERROR;
         }
 
@@ -265,7 +265,7 @@ mcpu_sink_kafka_rewind(mcpu_sink_t *d)
                      d->conf->topic, rd_kafka_error_string(error));
             rd_kafka_error_destroy(error);
             d->fatal = MCPU_SINK_EXIT_FATAL;
-            mcpu_sink_stop = 1;
+            mcpu_daemon_stop = 1;
         }
     }
 
@@ -475,7 +475,7 @@ mcpu_sink_assigned(mcpu_sink_t *d, rd_kafka_topic_partition_list_t *tps)
             mcpu_log(MCPU_LOG_CRIT, "out of memory for partition %" PRId32
                      "; stopping", tps->elems[i].partition);
             d->fatal = MCPU_SINK_EXIT_FATAL;
-            mcpu_sink_stop = 1;
+            mcpu_daemon_stop = 1;
             continue;
         }
 

@@ -86,15 +86,8 @@ mcpu_sink_metrics_write(mcpu_sink_t *d, const char *path, char *errstr,
     const mcpu_sink_counter_t   *c;
     const mcpu_sink_counters_t  *n = &d->n;
 
-    if ((size_t) snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-        snprintf(errstr, errstr_size, "metrics_file is too long");
-        return -1;
-    }
-
-    f = fopen(tmp, "w");
+    f = mcpu_daemon_textfile_open(path, tmp, sizeof(tmp), errstr, errstr_size);
     if (f == NULL) {
-        snprintf(errstr, errstr_size, "metrics_file: %s: %s", tmp,
-                 strerror(errno));
         return -1;
     }
 
@@ -137,21 +130,7 @@ mcpu_sink_metrics_write(mcpu_sink_t *d, const char *path, char *errstr,
 
     mcpu_sink_metrics_partitions(d, f);
 
-    if (fflush(f) != 0 || ferror(f) || fclose(f) != 0) {
-        snprintf(errstr, errstr_size, "metrics_file: writing %s: %s", tmp,
-                 strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-
-    if (rename(tmp, path) != 0) {
-        snprintf(errstr, errstr_size, "metrics_file: rename to %s: %s", path,
-                 strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-
-    return 0;
+    return mcpu_daemon_textfile_commit(f, tmp, path, errstr, errstr_size);
 }
 
 
