@@ -142,3 +142,38 @@ mcpu_kafka_conf_logger(const rd_kafka_t *rk, int level, const char *fac,
 
     mcpu_log(level, "librdkafka %s: %s", fac, buf);
 }
+
+
+int
+mcpu_kafka_cooperative(rd_kafka_t *rk)
+{
+    return strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+}
+
+
+void
+mcpu_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *tps)
+{
+    int                  assign, cooperative;
+    rd_kafka_error_t    *error = NULL;
+    rd_kafka_resp_err_t  rc = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    cooperative = mcpu_kafka_cooperative(rk);
+
+    if (cooperative) {
+        error = assign ? rd_kafka_incremental_assign(rk, tps)
+                       : rd_kafka_incremental_unassign(rk, tps);
+    } else {
+        rc = rd_kafka_assign(rk, assign ? tps : NULL);
+    }
+
+    if (error != NULL) {
+        mcpu_log(MCPU_LOG_ERROR, "rebalance: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+
+    } else if (rc) {
+        mcpu_log(MCPU_LOG_ERROR, "rebalance: %s", rd_kafka_err2str(rc));
+    }
+}

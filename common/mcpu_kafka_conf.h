@@ -32,4 +32,17 @@ rd_kafka_conf_t *mcpu_kafka_conf_new(rd_kafka_type_t type,
     const char *const *defaults, const mcpu_conf_kafka_prop_t *props,
     size_t n, char *errstr, size_t errstr_size);
 
+/** @brief Whether rk's group uses the cooperative rebalance protocol. */
+int mcpu_kafka_cooperative(rd_kafka_t *rk);
+
+/**
+ * @brief The end of a rebalance callback: assigns tps when err is
+ *        __ASSIGN_PARTITIONS, else gives them up, incrementally under the
+ *        cooperative protocol, wholly under the eager one; a failure is
+ *        logged.
+ * @locality the rebalance callback.
+ */
+void mcpu_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *tps);
+
 #endif /* MCPU_KAFKA_CONF_H */

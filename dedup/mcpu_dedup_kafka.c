@@ -351,10 +351,9 @@ mcpu_dedup_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     int                 i, cooperative, keep;
     int32_t             p;
     mcpu_dedup_t       *d = opaque;
-    rd_kafka_error_t   *error = NULL;
     char                errstr[MCPU_DEDUP_ERRSTR_SIZE];
 
-    cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    cooperative = mcpu_kafka_cooperative(rk);
     d->n.rebalances++;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -382,11 +381,6 @@ mcpu_dedup_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             }
         }
 
-        if (cooperative) {
-            error = rd_kafka_incremental_assign(rk, tps);
-        } else {
-            err = rd_kafka_assign(rk, tps);
-        }
 
     } else {
         if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -407,22 +401,9 @@ mcpu_dedup_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             mcpu_log(MCPU_LOG_INFO, "%d partition(s) revoked", tps->cnt);
         }
 
-        if (cooperative) {
-            error = rd_kafka_incremental_unassign(rk, tps);
-        } else {
-            err = rd_kafka_assign(rk, NULL);
-        }
     }
 
-    if (error != NULL) {
-        mcpu_log(MCPU_LOG_ERROR, "rebalance: %s", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-
-    } else if (err && err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
-               && err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
-    {
-        mcpu_log(MCPU_LOG_ERROR, "rebalance: %s", rd_kafka_err2str(err));
-    }
+    mcpu_kafka_rebalance_apply(rk, err, tps);
 }
 
 

@@ -382,22 +382,15 @@ static void
 mcpu_sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *tps, void *opaque)
 {
-    int                 i, cooperative;
+    int                 i;
     mcpu_sink_t        *d = opaque;
-    rd_kafka_error_t   *error = NULL;
     mcpu_sink_part_t   *ps;
 
-    cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     d->n.rebalances++;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         mcpu_sink_assigned(d, tps);
-
-        if (cooperative) {
-            error = rd_kafka_incremental_assign(rk, tps);
-        } else {
-            err = rd_kafka_assign(rk, tps);
-        }
+        mcpu_kafka_rebalance_apply(rk, err, tps);
 
         /* a pause outlives an assignment in librdkafka: set it as ours */
         if (d->paused) {
@@ -436,21 +429,7 @@ mcpu_sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             mcpu_log(MCPU_LOG_INFO, "%d partition(s) revoked", tps->cnt);
         }
 
-        if (cooperative) {
-            error = rd_kafka_incremental_unassign(rk, tps);
-        } else {
-            err = rd_kafka_assign(rk, NULL);
-        }
-    }
-
-    if (error != NULL) {
-        mcpu_log(MCPU_LOG_ERROR, "rebalance: %s", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-
-    } else if (err && err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
-               && err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
-    {
-        mcpu_log(MCPU_LOG_ERROR, "rebalance: %s", rd_kafka_err2str(err));
+        mcpu_kafka_rebalance_apply(rk, err, tps);
     }
 }
 
