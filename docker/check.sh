@@ -4,29 +4,39 @@
 # do is what `make` and the tests do here, on Debian 12:
 #
 #  1. the Dockerfiles' build stages are `scripts/install-deps.sh` (make deps)
-#     then `make module` / `make programs` (the batcher's and dedup's the
-#     same stage, shared in the build cache), and those targets build here;
-#     what the Dockerfiles copy out of the build exists;
-#  2. every shared library the module, the batcher and mcpu-dedup link
+#     then `make module` / `make programs` (the batcher's, dedup's, the
+#     sink's and the report's the same stage, shared in the build cache),
+#     and those targets build here; what the Dockerfiles copy out of the
+#     build exists;
+#  2. every shared library the module, the batcher, mcpu-dedup, mcpu-sink
+#     and mcpu-report link
 #     belongs to a Debian package the runtime stage installs (or one it
 #     depends on), and those packages exist in Debian 12, nginx at
 #     nginx-dev's version;
 #  3. docker/nginx.conf passes `nginx -t` with the module,
-#     docker/mcpu-batcher.conf `mcpu-batcher -t` and docker/mcpu-dedup.conf
-#     `mcpu-dedup -t` (paths moved to a temporary directory);
+#     docker/mcpu-batcher.conf `mcpu-batcher -t`, docker/mcpu-dedup.conf
+#     `mcpu-dedup -t`, docker/mcpu-sink.conf `mcpu-sink -t` and
+#     docker/mcpu-report.conf `mcpu-report -t` (paths and addresses moved
+#     to the local ones; a local ClickHouse, scripts/clickhouse.sh);
 #  4. compose.yaml parses (Perl's core CPAN::Meta::YAML; python3-yaml too
 #     when installed) and agrees with the other files: one ring path and one
 #     shared volume, dedup's own state volume, the broker address, the
 #     topics kafka-init creates (the last-seen one compacted, the clean one
 #     with the raw one's partitions), the port, the files the images copy,
-#     the start order, dedup's stop grace and single instance;
+#     the start order, dedup's stop grace and single instance; ClickHouse
+#     (pinned image, /ping health check, data volume, store/schema.sql in
+#     the init directory, loopback-only port), the sink (the clean topic,
+#     the clickhouse service, its start order and stop grace) and the
+#     report (a one-shot of the profile "report" writing on its volume);
 #  5. the configurations run as the containers would: the nginx
 #     entrypoint prepares the ring directory, nginx's master as root with
 #     workers as www-data, the batcher as www-data, mcpu-dedup as a user of
 #     its own (here nobody), against the local Kafka (mcpu-kafka, with the
 #     clean topic); an event posted without a token is accepted, reaches
 #     Kafka, and GET answers it; /metrics answers; posted twice, it is in
-#     the clean topic once; mcpu-dedup stops on SIGTERM with 0.  Not as
+#     the clean topic once; mcpu-dedup stops on SIGTERM with 0; mcpu-sink
+#     puts it in ClickHouse once and stops on SIGTERM with 0; mcpu-report
+#     reads it back (JSON) and exits 0.  Not as
 #     root: everything runs as the current user and the uid/gid part is not
 #     exercised.
 #
@@ -50,7 +60,7 @@ is_root=0
 
 step "1. the images' build stages are make's"
 
-for f in nginx batcher dedup; do
+for f in nginx batcher dedup sink report; do
     df=$dock/Dockerfile.$f
     [ "$(grep -c '^FROM debian:12' "$df")" = 2 ] \
         || e2e_fail "$df: expected a build and a runtime stage FROM debian:12"
@@ -60,7 +70,7 @@ for f in nginx batcher dedup; do
 done
 grep -Eq '^RUN make module( |$)' "$dock/Dockerfile.nginx" \
     || e2e_fail "Dockerfile.nginx does not build with 'make module'"
-for f in batcher dedup; do
+for f in batcher dedup sink report; do
     grep -qx 'RUN make programs' "$dock/Dockerfile.$f" \
         || e2e_fail "Dockerfile.$f does not build with 'make programs'"
 done
@@ -69,8 +79,10 @@ done
 build_stage() {
     perl -ne 'print if /^FROM debian:12 AS build$/ .. /^FROM debian:12$/ and !/^\s*(#|$)/' "$1"
 }
-[ "$(build_stage "$dock/Dockerfile.batcher")" = "$(build_stage "$dock/Dockerfile.dedup")" ] \
-    || e2e_fail "Dockerfile.dedup's build stage differs from Dockerfile.batcher's: they no longer share the cache"
+for f in dedup sink report; do
+    [ "$(build_stage "$dock/Dockerfile.batcher")" = "$(build_stage "$dock/Dockerfile.$f")" ] \
+        || e2e_fail "Dockerfile.$f's build stage differs from Dockerfile.batcher's: they no longer share the cache"
+done
 
 # `make deps` is scripts/install-deps.sh, which the Dockerfiles run (make
 # itself is not in a fresh debian:12 before it)
@@ -90,7 +102,7 @@ make -s -C "$top" BUILD="$build" module programs > "$work/make.log" 2>&1 \
 
 # what the runtime stages copy: out of the build stage's build/, and from
 # the repository
-for f in nginx batcher dedup; do
+for f in nginx batcher dedup sink report; do
     df=$dock/Dockerfile.$f
     for p in $(perl -ne 'print "$1\n" if m{^COPY --from=build /src/build/(\S+)}' "$df"); do
         [ "$p" = nginx.version ] && continue
@@ -132,6 +144,7 @@ lib_package() {
     return 1
 }
 
+declare -A lib_pkg
 check_runtime() {
     local df=$1 binary=$2 pkgs closure lib pkg
     pkgs=$(runtime_packages "$df") || e2e_fail "cannot read the runtime packages of $df"
@@ -144,7 +157,11 @@ check_runtime() {
                   --no-breaks --no-replaces --no-enhances $pkgs 2>/dev/null | grep -v '^ ')
     ldd "$binary" | grep -q 'not found' && e2e_fail "ldd $binary: a library is missing here"
     for lib in $(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
-        pkg=$(lib_package "$lib") || e2e_fail "no Debian package owns $lib (linked by $binary)"
+        # dpkg -S once per library (the binaries share most of them)
+        if [ -z "${lib_pkg[$lib]:-}" ]; then
+            lib_pkg[$lib]=$(lib_package "$lib") || e2e_fail "no Debian package owns $lib (linked by $binary)"
+        fi
+        pkg=${lib_pkg[$lib]}
         grep -qx "$pkg" <<< "$closure" \
             || e2e_fail "$binary links $lib of package $pkg, which $df does not install"
         step "   $(basename "$binary"): $(basename "$lib") from $pkg"
@@ -154,6 +171,8 @@ check_runtime() {
 check_runtime "$dock/Dockerfile.nginx" "$bin/ngx_http_mcpu_module.so"
 check_runtime "$dock/Dockerfile.batcher" "$bin/mcpu-batcher"
 check_runtime "$dock/Dockerfile.dedup" "$bin/mcpu-dedup"
+check_runtime "$dock/Dockerfile.sink" "$bin/mcpu-sink"
+check_runtime "$dock/Dockerfile.report" "$bin/mcpu-report"
 
 # the runtime nginx is pinned to the version of nginx-dev the module was built against
 v=$(dpkg-query -W -f '${Version}' nginx-dev)
@@ -246,6 +265,31 @@ derive "$dock/mcpu-dedup.conf" "$work/mcpu-dedup.conf" \
 [ ! -e "$statedir" ] || e2e_fail "mcpu-dedup -t touched the state directory"
 step "   mcpu-dedup -t: docker/mcpu-dedup.conf is ok"
 
+# the local ClickHouse (scripts/clickhouse.sh, store/schema.sql applied),
+# stopped at exit whatever happens (lib.sh's e2e_sink_cleanup, which also
+# stops the sink first)
+e2e_start_clickhouse
+sink_topic=$(conf_value "$dock/mcpu-sink.conf" topic)
+[ "$sink_topic" = "$clean_topic" ] \
+    || e2e_fail "docker/mcpu-sink.conf reads '$sink_topic', mcpu-dedup writes '$clean_topic'"
+derive "$dock/mcpu-sink.conf" "$work/mcpu-sink.conf" \
+    "brokers = kafka:9092" "brokers = $E2E_BROKERS" \
+    "clickhouse_url = http://clickhouse:8123" "clickhouse_url = $E2E_CH_URL" \
+    || e2e_fail "docker/mcpu-sink.conf changed"
+"$bin/mcpu-sink" -t -c "$work/mcpu-sink.conf" > "$work/sink-t.log" 2>&1 \
+    || e2e_fail "mcpu-sink -t refuses docker/mcpu-sink.conf (sink-t.log)"
+step "   mcpu-sink -t: docker/mcpu-sink.conf is ok"
+
+reportdir=$work/report
+derive "$dock/mcpu-report.conf" "$work/mcpu-report.conf" \
+    "url = http://clickhouse:8123" "url = $E2E_CH_URL" \
+    "html = /var/lib/mcpu-report/" "html = $reportdir/" \
+    || e2e_fail "docker/mcpu-report.conf changed"
+# (-t asks ClickHouse whether the table is there)
+"$bin/mcpu-report" -t -c "$work/mcpu-report.conf" > "$work/report-t.log" 2>&1 \
+    || e2e_fail "mcpu-report -t refuses docker/mcpu-report.conf (report-t.log)"
+step "   mcpu-report -t: docker/mcpu-report.conf is ok, against ClickHouse at $E2E_CH_URL"
+
 # --- 4. compose.yaml parses and agrees with the rest -------------------------
 
 step "4. compose.yaml parses and agrees with the other files"
@@ -269,13 +313,15 @@ perl -MCPAN::Meta::YAML -e '
         or die "compose.yaml: " . CPAN::Meta::YAML->errstr . "\n";
     my $c = $y->[0];
     my $s = $c->{services} || {};
-    want($s->{$_}, "no service $_") for qw(kafka kafka-init nginx batcher dedup);
+    want($s->{$_}, "no service $_") for qw(kafka kafka-init nginx batcher dedup clickhouse sink report);
     die map { "compose.yaml: $_\n" } @errors if @errors;
 
     my $nginx = slurp("$dock/nginx.conf");
     my $bconf = slurp("$dock/mcpu-batcher.conf");
-    my %df = map { $_ => slurp("$dock/Dockerfile.$_") } qw(nginx batcher dedup);
+    my %df = map { $_ => slurp("$dock/Dockerfile.$_") } qw(nginx batcher dedup sink report);
     my %dconf = slurp("$dock/mcpu-dedup.conf") =~ /^\s*([\w.]+)\s*=\s*(.*?)\s*$/mg;
+    my %sconf = slurp("$dock/mcpu-sink.conf") =~ /^\s*([\w.]+)\s*=\s*(.*?)\s*$/mg;
+    my %rconf = slurp("$dock/mcpu-report.conf") =~ /^\s*([\w.]+)\s*=\s*(.*?)\s*$/mg;
 
     # one ring: nginx.conf, the batcher config, the shared volume
     my ($ring) = $nginx =~ /^\s*mcpu_ring\s+(\S+)/m;
@@ -299,7 +345,7 @@ perl -MCPAN::Meta::YAML -e '
          "the volume \"$v\" is not a top-level volume of the local driver");
 
     # the images: files, user, command
-    for my $svc (qw(nginx batcher dedup)) {
+    for my $svc (qw(nginx batcher dedup sink report)) {
         my $b = $s->{$svc}{build} || {};
         want(($b->{context} // "") eq ".." && ($b->{dockerfile} // "") eq "docker/Dockerfile.$svc",
              "$svc is not built from the repository root with docker/Dockerfile.$svc");
@@ -381,7 +427,8 @@ perl -MCPAN::Meta::YAML -e '
 
     # Kafka: the broker addresses, the topics
     my $k;
-    for (["mcpu-batcher.conf", $bconf], ["mcpu-dedup.conf", "brokers = " . ($dconf{brokers} // "")]) {
+    for (["mcpu-batcher.conf", $bconf], ["mcpu-dedup.conf", "brokers = " . ($dconf{brokers} // "")],
+         ["mcpu-sink.conf", "brokers = " . ($sconf{brokers} // "")]) {
         my ($file, $text) = @$_;
         my ($bhost, $bport) = $text =~ /^brokers\s*=\s*([^:\s]+):(\d+)/m;
         $k = $s->{$bhost // ""};
@@ -410,14 +457,96 @@ perl -MCPAN::Meta::YAML -e '
     want(($d->{nginx}{condition} // "") eq "service_started", "batcher: depends_on nginx is not service_started");
     want($s->{kafka}{healthcheck}, "kafka has no healthcheck");
 
+    # ClickHouse: a pinned image, healthy on /ping, its data on a local
+    # volume, store/schema.sql in the init directory of the entrypoint, the
+    # HTTP port published on the loopback of the host only
+    my $ch = $s->{clickhouse};
+    want(($ch->{image} // "") =~ m{^clickhouse/clickhouse-server:\d+\.\d+(\.\d+)*$},
+         "clickhouse: image " . ($ch->{image} // "none") . " is not clickhouse/clickhouse-server at a pinned version");
+    my $hc = join " ", @{ ($ch->{healthcheck} || {})->{test} || [] };
+    want($hc =~ m{(wget|curl) .*http://(127\.0\.0\.1|localhost):8123/ping}, "clickhouse: no health check on /ping (8123)");
+    my ($chvol, $schema);
+    for (@{ $ch->{volumes} || [] }) {
+        my ($src, $dst, $mode) = split /:/;
+        $chvol = $src if $dst eq "/var/lib/clickhouse";
+        if ($dst =~ m{^/docker-entrypoint-initdb\.d/[^/]+\.sql$}) {
+            $schema = $src;
+            want(($mode // "") eq "ro", "clickhouse: $src is not mounted read-only");
+        }
+    }
+    want($chvol && ref $c->{volumes}{$chvol} eq "HASH" && ($c->{volumes}{$chvol}{driver} // "") eq "local",
+         "clickhouse: /var/lib/clickhouse is not on a top-level volume of the local driver");
+    want(($schema // "") eq "../store/schema.sql" && -f "$dock/../store/schema.sql",
+         "clickhouse: ../store/schema.sql (which exists) is not mounted as a .sql of /docker-entrypoint-initdb.d");
+    for my $svc (sort keys %$s) {
+        for (@{ $s->{$svc}{ports} || [] }) {
+            want(/^127\.0\.0\.1:/, "$svc publishes $_ beyond the loopback of the host");
+        }
+    }
+
+    # the sink: the clean topic, Kafka, the clickhouse service
+    want(($sconf{topic} // "") eq $out, "mcpu-sink.conf reads " . ($sconf{topic} // "?") . ", mcpu-dedup writes $out");
+    for (["mcpu-sink.conf", $sconf{clickhouse_url}], ["mcpu-report.conf", $rconf{url}]) {
+        my ($file, $u) = @$_;
+        my ($uhost, $uport) = ($u // "") =~ m{^http://(?:[^@/]*@)?([^:/]+):(\d+)/?$};
+        want(defined $uhost && $uhost eq "clickhouse" && $uport == 8123 && $s->{$uhost}
+             && ($s->{$uhost}{image} // "") =~ m{^clickhouse/clickhouse-server:},
+             "$file: " . ($u // "no ClickHouse URL") . " is not the HTTP port of the clickhouse service (http://clickhouse:8123)");
+    }
+    my ($spath) = $df{sink} =~ m{^COPY docker/mcpu-sink\.conf (\S+)$}m;
+    want(defined $spath && $df{sink} =~ /^CMD \["mcpu-sink", "-c", "\Q$spath\E"\]$/m,
+         "Dockerfile.sink does not run mcpu-sink -c with docker/mcpu-sink.conf");
+    want(defined $spath && $df{sink} =~ /mcpu-sink -t -c \Q$spath\E$/m,
+         "Dockerfile.sink does not check its configuration (mcpu-sink -t) at build");
+    want($df{sink} =~ /^STOPSIGNAL SIGTERM$/m, "Dockerfile.sink: the stop signal is not SIGTERM");
+    for my $svc (qw(sink report)) {
+        my ($user) = $df{$svc} =~ /^USER (\S+)$/m;
+        want(defined $user && $user ne "root" && $user ne "0"
+             && ($df{$svc} =~ /useradd --system [^\n]*\Q$user\E( \\)?$/m || $user eq "nobody"),
+             "Dockerfile.$svc: does not run as a user other than root that it creates (useradd --system)");
+    }
+    my $sd = $s->{sink}{depends_on} || {};
+    want(($sd->{kafka}{condition} // "") eq "service_healthy", "sink: depends_on kafka is not service_healthy");
+    want(($sd->{"kafka-init"}{condition} // "") eq "service_completed_successfully",
+         "sink: depends_on kafka-init is not service_completed_successfully");
+    want(($sd->{clickhouse}{condition} // "") eq "service_healthy", "sink: depends_on clickhouse is not service_healthy");
+    my $sflush = $sconf{flush_timeout_ms} // 10000;
+    my ($sg, $su) = ($s->{sink}{stop_grace_period} // "10s") =~ /^(\d+)(ms|s|m)$/;
+    my $sgrace = defined $sg ? $sg * { ms => 1, s => 1000, m => 60000 }->{$su} : 0;
+    want($sgrace > $sflush, "sink: stop_grace_period is not longer than flush_timeout_ms ($sflush)");
+    want(($s->{sink}{restart} // "") eq "unless-stopped", "sink: restart is not unless-stopped");
+
+    # the report: a one-shot of the profile "report", its page on its volume
+    my $r = $s->{report};
+    want(grep({ $_ eq "report" } @{ $r->{profiles} || [] }), "report: not under the profile \"report\"");
+    want(($r->{restart} // "no") eq "no", "report: a one-shot, but restart is " . ($r->{restart} // ""));
+    want((($r->{depends_on} || {})->{clickhouse}{condition} // "") eq "service_healthy",
+         "report: depends_on clickhouse is not service_healthy");
+    my ($rpath) = $df{report} =~ m{^COPY docker/mcpu-report\.conf (\S+)$}m;
+    want(defined $rpath && $df{report} =~ /^CMD \["mcpu-report", "-c", "\Q$rpath\E"\]$/m,
+         "Dockerfile.report does not run mcpu-report -c with docker/mcpu-report.conf");
+    (my $hdir = $rconf{html} // "") =~ s{/[^/]+$}{};
+    my $rvol;
+    for (@{ $r->{volumes} || [] }) {
+        my ($src, $dst) = split /:/;
+        $rvol = $src if $dst eq $hdir;
+    }
+    want($hdir && $rvol && ref $c->{volumes}{$rvol} eq "HASH",
+         "report: the html of mcpu-report.conf (" . ($rconf{html} // "none") . ") is not on a top-level volume");
+    my ($ruser) = $df{report} =~ /^USER (\S+)$/m;
+    $ruser //= "?";
+    want($df{report} =~ m{install -d -o \Q$ruser\E -g \Q$ruser\E -m 0?755 \Q$hdir\E( |$)}m,
+         "Dockerfile.report does not prepare $hdir for $ruser");
+
     die map { "docker/: $_\n" } @errors if @errors;
 ' "$dock" "$topic" "$seen_topic" 2> "$work/compose.log" || e2e_fail "$(cat "$work/compose.log")"
 step "   compose.yaml: one ring ($ringdir -> /var/lib/mcpu), topics $topic, $seen_topic and $clean_topic, port 8080: consistent"
 step "   compose.yaml: dedup with its own state volume, the clean topic as many partitions as the raw one: consistent"
+step "   compose.yaml: clickhouse (schema in the init directory), the sink on $clean_topic, the report's profile: consistent"
 
 # --- 5. run them as the containers do ----------------------------------------
 
-step "5. nginx, the batcher and mcpu-dedup with docker/'s configurations, as the containers run them"
+step "5. nginx, the batcher, mcpu-dedup, mcpu-sink and mcpu-report with docker/'s configurations, as the containers run them"
 
 if [ $is_root = 1 ]; then
     # the entrypoint, then nginx: master root, workers www-data
@@ -463,6 +592,24 @@ dedup_pid=$!
 E2E_BATCHER_PIDS="$E2E_BATCHER_PIDS $dedup_pid"   # stopped at exit whatever happens
 metrics=$(conf_value "$work/mcpu-dedup.conf" metrics_file)
 [ -n "$metrics" ] || e2e_fail "docker/mcpu-dedup.conf: no metrics_file, which this check reads"
+
+# mcpu-sink now too, for the same reason, as a user of its own (nobody
+# here; it keeps no state).  The command line adds a metrics file for the
+# log, and a shorter session timeout for the mock cluster's group.
+cp "$bin/mcpu-sink" "$work/bin/mcpu-sink"
+sinkdir=$work/sink
+if [ $is_root = 1 ]; then
+    install -d -o nobody -g nogroup -m 0750 "$sinkdir"
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$work/bin/mcpu-sink" -c "$work/mcpu-sink.conf" --metrics-file "$sinkdir/sink.prom" \
+        --metrics-interval-ms 200 -X session.timeout.ms=6000 >> "$work/sink.log" 2>&1 &
+else
+    install -d -m 0750 "$sinkdir"
+    "$work/bin/mcpu-sink" -c "$work/mcpu-sink.conf" --metrics-file "$sinkdir/sink.prom" \
+        --metrics-interval-ms 200 -X session.timeout.ms=6000 >> "$work/sink.log" 2>&1 &
+fi
+sink_pid=$!
+E2E_SINK_PIDS="$E2E_SINK_PIDS $sink_pid"   # stopped at exit, before ClickHouse
 
 client=docker-check-$$
 event="{\"type\":\"AppOpened\",\"time\":$(date +%s%3N),\"seq\":1}"
@@ -528,6 +675,44 @@ kcat -b "$E2E_BROKERS" -t "$clean_topic" -C -e -q -o beginning -X isolation.leve
     || e2e_fail "mcpu-dedup's metrics: not 1 unique and 1 duplicate by seq: $(grep -v '^#' "$metrics" | head -n 12)"
 step "   $clean_topic: the event once, keyed $client; metrics: 2 read, 1 unique, 1 duplicate (seq)"
 
+# mcpu-sink: the clean record into ClickHouse, once
+ch_has_one() { [ "$(e2e_ch_count)" -ge 1 ]; }
+e2e_wait ch_has_one || e2e_fail "mcpu-sink did not put the event in ClickHouse within ${E2E_WAIT_S}s"
+if [ $is_root = 1 ]; then
+    [ "$(ps -o user= -p "$sink_pid" | tr -d ' ')" = nobody ] || e2e_fail "mcpu-sink does not run as nobody"
+fi
+kill -TERM "$sink_pid"
+e2e_wait_exit "$sink_pid" 20000 || e2e_fail "mcpu-sink did not stop within 20 s of SIGTERM"
+[ "$E2E_EXIT_RC" = 0 ] || e2e_fail "mcpu-sink exited $E2E_EXIT_RC on SIGTERM, not 0 (sink.log)"
+sink_stop_ms=$E2E_EXIT_MS
+n=$(e2e_ch_count)
+[ "$n" = 1 ] || e2e_fail "mcpu.events FINAL holds $n rows, not 1"
+[ "$(e2e_ch_count "client_id = '$client'")" = 1 ] \
+    || e2e_fail "the row in ClickHouse is not $client's: $(e2e_ch_query 'SELECT client_id, type FROM mcpu.events')"
+step "   mcpu-sink: the event once in ClickHouse's mcpu.events, $client's; SIGTERM, exit 0 in $sink_stop_ms ms"
+
+# mcpu-report on it, as the report service runs it (its user, its output
+# directory prepared as the image does), the JSON too for this check.  One
+# event is little data: a report with no suspect, exit 0.
+cp "$bin/mcpu-report" "$work/bin/mcpu-report"
+report_args=(-c "$work/mcpu-report.conf" --json "$reportdir/report.json" --timeout 20)
+if [ $is_root = 1 ]; then
+    install -d -o nobody -g nogroup -m 0755 "$reportdir"
+    timeout 30 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$work/bin/mcpu-report" "${report_args[@]}" > "$work/report.log" 2>&1
+else
+    install -d -m 0755 "$reportdir"
+    timeout 30 "$work/bin/mcpu-report" "${report_args[@]}" > "$work/report.log" 2>&1
+fi
+rc=$?
+[ $rc = 0 ] || e2e_fail "mcpu-report exited $rc on ClickHouse's one event (report.log)"
+perl -MJSON::PP -e 'local $/; open my $f, "<", $ARGV[0] or die "$ARGV[0]: $!\n";
+                    my $j = decode_json(<$f>);
+                    ref $j eq "HASH" && ref $j->{suspects} eq "ARRAY" or die "no suspects array\n"' \
+    "$reportdir/report.json" 2>> "$work/report.log" || e2e_fail "mcpu-report's JSON does not parse (report.log)"
+grep -qi '<html' "$reportdir/report.html" || e2e_fail "mcpu-report wrote no HTML page at $reportdir/report.html"
+step "   mcpu-report: exit 0, report.html and report.json ($(grep -o '[0-9][0-9]* suspects of [0-9][0-9]*' "$work/report.log" | head -n 1))"
+
 if [ $is_root = 1 ]; then
     perms() { stat -c '%U:%G %a' "$1"; }
     [ "$(perms "$ringdir")" = "www-data:www-data 2770" ] \
@@ -542,6 +727,7 @@ if [ $is_root = 1 ]; then
     [ "$workers" = www-data ] || e2e_fail "nginx's workers run as '$workers', not www-data"
     step "   master root, workers and batcher www-data; ring root:www-data 660, table www-data 640"
     step "   mcpu-dedup as nobody (the image's mcpu-dedup user), its state nobody:nogroup 750"
+    step "   mcpu-sink and mcpu-report as nobody (the images' users of their own)"
 else
     step "   NOTE: not root: the uid/gid arrangement (www-data, dedup's user) was not exercised"
 fi
