@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mcpu_daemon.h"
@@ -13,6 +14,30 @@
 
 volatile sig_atomic_t  mcpu_daemon_stop;
 volatile sig_atomic_t  mcpu_daemon_reopen;
+
+
+static int64_t
+mcpu_daemon_ms(clockid_t clock)
+{
+    struct timespec  ts;
+
+    clock_gettime(clock, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+int64_t
+mcpu_daemon_wall_ms(void)
+{
+    return mcpu_daemon_ms(CLOCK_REALTIME);
+}
+
+
+int64_t
+mcpu_daemon_mono_ms(void)
+{
+    return mcpu_daemon_ms(CLOCK_MONOTONIC);
+}
 
 
 static void

@@ -17,12 +17,19 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 
 extern volatile sig_atomic_t  mcpu_daemon_stop;
 extern volatile sig_atomic_t  mcpu_daemon_reopen;
 
+
+/** @brief Milliseconds since the epoch: for times that are written down. */
+int64_t mcpu_daemon_wall_ms(void);
+
+/** @brief Milliseconds of a clock no time step moves: for deadlines. */
+int64_t mcpu_daemon_mono_ms(void);
 
 /** @returns 0, or -1 with errno (sigaction). */
 int mcpu_daemon_signals(void);

@@ -12,6 +12,7 @@
 
 #include "mcpu_conf.h"
 #include "mcpu_kafka_conf.h"
+#include "mcpu_daemon.h"
 #include "mcpu_log.h"
 
 
@@ -175,5 +176,55 @@ mcpu_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
     } else if (rc) {
         mcpu_log(MCPU_LOG_ERROR, "rebalance: %s", rd_kafka_err2str(rc));
+    }
+}
+
+
+int
+mcpu_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int32_t *n,
+    char *errstr, size_t errstr_size)
+{
+    rd_kafka_topic_t           *rkt;
+    rd_kafka_resp_err_t         err;
+    const rd_kafka_metadata_t  *md;
+
+    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (rkt == NULL) {
+        snprintf(errstr, errstr_size, "topic \"%s\": %s", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+
+    for ( ;; ) {
+        if (mcpu_daemon_stop) {
+            errstr[0] = '\0';
+            rd_kafka_topic_destroy(rkt);
+            return -1;
+        }
+
+        err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+        if (err) {
+            mcpu_log(MCPU_LOG_WARN, "metadata of \"%s\": %s; trying again",
+                     topic, rd_kafka_err2str(err));
+            rd_kafka_poll(rk, 1000);
+            continue;
+        }
+
+        if (md->topic_cnt == 1 && md->topics[0].err == 0
+            && md->topics[0].partition_cnt > 0)
+        {
+            *n = md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+            rd_kafka_topic_destroy(rkt);
+            return 0;
+        }
+
+        err = md->topic_cnt == 1 ? md->topics[0].err
+                                 : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        snprintf(errstr, errstr_size, "topic \"%s\" does not exist (%s)",
+                 topic, err ? rd_kafka_err2str(err) : "no partitions");
+        rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        return -1;
     }
 }

@@ -4,6 +4,9 @@
  * consumer alike.  The same properties go to every handle of a program;
  * each handle skips those librdkafka's CONFIGURATION.md marks as for the
  * other type only, which would only draw "ignored" warnings.
+ *
+ * And the librdkafka glue every consumer-group daemon needs the same way:
+ * a topic's partition count at start, the end of a rebalance callback.
  */
 
 #ifndef MCPU_KAFKA_CONF_H
@@ -31,6 +34,17 @@
 rd_kafka_conf_t *mcpu_kafka_conf_new(rd_kafka_type_t type,
     const char *const *defaults, const mcpu_conf_kafka_prop_t *props,
     size_t n, char *errstr, size_t errstr_size);
+
+/**
+ * @brief topic's partition count, waiting for Kafka: while it does not
+ *        answer, says so in the log and asks again every second.
+ * @returns 0 with *n set; -1 with a sentence in errstr when the topic does
+ *          not exist (a setting or a topic to fix, not a wait) or when
+ *          mcpu_daemon_stop was set meanwhile (errstr empty).
+ * @locality main thread, at start-up.
+ */
+int mcpu_kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
+    int32_t *n, char *errstr, size_t errstr_size);
 
 /** @brief Whether rk's group uses the cooperative rebalance protocol. */
 int mcpu_kafka_cooperative(rd_kafka_t *rk);

@@ -24,14 +24,6 @@ static int mcpu_dedup_run(mcpu_dedup_t *d);
 static void mcpu_dedup_metrics(mcpu_dedup_t *d, int64_t *next);
 
 
-int64_t
-mcpu_dedup_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
 int
@@ -207,7 +199,7 @@ mcpu_dedup_metrics(mcpu_dedup_t *d, int64_t *next)
         return;
     }
 
-    now = mcpu_dedup_now_ms();
+    now = mcpu_daemon_wall_ms();
     if (now < *next) {
         return;
     }

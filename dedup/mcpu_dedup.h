@@ -114,7 +114,6 @@ typedef struct {
 
 
 
-int64_t mcpu_dedup_now_ms(void);
 
 /* mcpu_dedup_kafka.c */
 int mcpu_dedup_kafka_check(mcpu_dedup_t *d, char *errstr,

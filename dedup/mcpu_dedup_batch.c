@@ -39,10 +39,10 @@ mcpu_dedup_batch_collect(mcpu_dedup_t *d)
     int64_t              deadline, left;
     rd_kafka_message_t  *m;
 
-    deadline = mcpu_dedup_now_ms() + d->conf->batch_ms;
+    deadline = mcpu_daemon_wall_ms() + d->conf->batch_ms;
 
     while (d->nmsgs < (size_t) d->conf->batch && !mcpu_daemon_stop) {
-        left = deadline - mcpu_dedup_now_ms();
+        left = deadline - mcpu_daemon_wall_ms();
         if (left <= 0) {
             break;
         }
@@ -104,7 +104,7 @@ mcpu_dedup_batch_run(mcpu_dedup_t *d, char *errstr, size_t errstr_size)
         return MCPU_DEDUP_OK;
     }
 
-    now_ms = mcpu_dedup_now_ms();
+    now_ms = mcpu_daemon_wall_ms();
     mcpu_dedup_rotate(d, now_ms);
     now_gen = now_ms / d->period_ms;
 
@@ -214,7 +214,7 @@ mcpu_dedup_batch_run(mcpu_dedup_t *d, char *errstr, size_t errstr_size)
     }
 
     d->n.batches++;
-    d->last_batch_ms = mcpu_dedup_now_ms();
+    d->last_batch_ms = mcpu_daemon_wall_ms();
     mcpu_dedup_batch_clear(d);
     return MCPU_DEDUP_OK;
 
@@ -393,10 +393,10 @@ mcpu_dedup_batch_delivered(mcpu_dedup_t *d, char *errstr, size_t errstr_size)
     while (d->outstanding > 0) {
         if (mcpu_daemon_stop) {
             if (stop_at == -1) {
-                stop_at = mcpu_dedup_now_ms() + d->conf->flush_timeout_ms;
+                stop_at = mcpu_daemon_wall_ms() + d->conf->flush_timeout_ms;
             }
 
-            if (mcpu_dedup_now_ms() >= stop_at) {
+            if (mcpu_daemon_wall_ms() >= stop_at) {
                 mcpu_log(MCPU_LOG_WARN, "stopping with %" PRId64 " records "
                          "of the batch unconfirmed: the batch is not "
                          "committed, the next start reads it again",

@@ -15,7 +15,6 @@
 #include "mcpu_dedup.h"
 
 
-#define MCPU_DEDUP_META_TIMEOUT_MS   5000
 #define MCPU_DEDUP_QUERY_TIMEOUT_MS  10000
 #define MCPU_DEDUP_CATCHUP_TXN_KEYS  50000
 
@@ -42,8 +41,6 @@ static const char *const  mcpu_dedup_producer_defaults[] = {
 
 static rd_kafka_t *mcpu_dedup_kafka_new(mcpu_dedup_t *d, rd_kafka_type_t type,
     const char *const *defaults, int group, char *errstr, size_t errstr_size);
-static int mcpu_dedup_kafka_partitions(mcpu_dedup_t *d, const char *topic,
-    int32_t *n, char *errstr, size_t errstr_size);
 static void mcpu_dedup_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *tps, void *opaque);
 static void mcpu_dedup_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -85,23 +82,12 @@ mcpu_dedup_kafka_open(mcpu_dedup_t *d, char *errstr, size_t errstr_size)
     }
 
     /* the topics must exist and match before anything is read */
-    for ( ;; ) {
-        if (mcpu_dedup_kafka_partitions(d, d->conf->input_topic, &in, errstr,
-                                        errstr_size) == 0
-            && mcpu_dedup_kafka_partitions(d, d->conf->output_topic, &out,
-                                           errstr, errstr_size) == 0)
-        {
-            break;
-        }
-
-        if (strstr(errstr, "does not exist") != NULL
-            || mcpu_daemon_stop)
-        {
-            return MCPU_DEDUP_ERROR;
-        }
-
-        mcpu_log(MCPU_LOG_WARN, "%s; trying again", errstr);
-        rd_kafka_poll(d->producer, 1000);
+    if (mcpu_kafka_topic_partitions(d->producer, d->conf->input_topic, &in,
+                                    errstr, errstr_size) != 0
+        || mcpu_kafka_topic_partitions(d->producer, d->conf->output_topic,
+                                       &out, errstr, errstr_size) != 0)
+    {
+        return MCPU_DEDUP_ERROR;
     }
 
     if (in != out) {
@@ -293,49 +279,6 @@ mcpu_dedup_kafka_new(mcpu_dedup_t *d, rd_kafka_type_t type,
 }
 
 
-static int
-mcpu_dedup_kafka_partitions(mcpu_dedup_t *d, const char *topic, int32_t *n,
-    char *errstr, size_t errstr_size)
-{
-    rd_kafka_topic_t           *rkt;
-    rd_kafka_resp_err_t         err;
-    const rd_kafka_metadata_t  *md;
-
-    rkt = rd_kafka_topic_new(d->producer, topic, NULL);
-    if (rkt == NULL) {
-        snprintf(errstr, errstr_size, "topic \"%s\": %s", topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        return -1;
-    }
-
-    err = rd_kafka_metadata(d->producer, 0, rkt, &md,
-                            MCPU_DEDUP_META_TIMEOUT_MS);
-    rd_kafka_topic_destroy(rkt);
-
-    if (err) {
-        snprintf(errstr, errstr_size, "metadata of \"%s\": %s", topic,
-                 rd_kafka_err2str(err));
-        return -1;
-    }
-
-    if (md->topic_cnt != 1 || md->topics[0].err
-        || md->topics[0].partition_cnt == 0)
-    {
-        err = md->topic_cnt == 1 ? md->topics[0].err
-                                 : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        snprintf(errstr, errstr_size, "topic \"%s\" does not exist (%s): "
-                 "create it (the output topic with as many partitions as "
-                 "the input topic)", topic,
-                 err ? rd_kafka_err2str(err) : "no partitions");
-        rd_kafka_metadata_destroy(md);
-        return -1;
-    }
-
-    *n = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    return 0;
-}
-
 
 /*
  * The only place partitions change hands.  It runs inside
@@ -469,7 +412,7 @@ mcpu_dedup_part_acquire(mcpu_dedup_t *d, rd_kafka_topic_partition_list_t *tps,
     int32_t  p;
     int64_t  now_gen;
 
-    now_gen = mcpu_dedup_now_ms() / d->period_ms;
+    now_gen = mcpu_daemon_wall_ms() / d->period_ms;
 
     for (i = 0; i < tps->cnt; i++) {
         p = tps->elems[i].partition;
@@ -540,7 +483,7 @@ mcpu_dedup_part_load(mcpu_dedup_t *d, int32_t p, int64_t now_gen,
 
     /* the filter only lives in memory: its seed need not outlive us */
     if (getrandom(seed, sizeof(seed), 0) != sizeof(seed)) {
-        seed[0] = (uint64_t) mcpu_dedup_now_ms();
+        seed[0] = (uint64_t) mcpu_daemon_wall_ms();
         seed[1] = (uint64_t) p * 0x9e3779b97f4a7c15ULL;
     }
 
@@ -643,7 +586,7 @@ mcpu_dedup_catchup(mcpu_dedup_t *d, rd_kafka_topic_partition_list_t *tps,
         return -1;
     }
 
-    now_gen = mcpu_dedup_now_ms() / d->period_ms;
+    now_gen = mcpu_daemon_wall_ms() / d->period_ms;
 
     if (mcpu_dedup_state_begin(&d->state, errstr, errstr_size) != 0) {
         goto done;
@@ -733,7 +676,7 @@ mcpu_dedup_catchup_starts(mcpu_dedup_t *d,
     rd_kafka_resp_err_t  err;
     rd_kafka_topic_partition_t  *tp;
 
-    since = mcpu_dedup_now_ms() - d->window_ms - d->period_ms;
+    since = mcpu_daemon_wall_ms() - d->window_ms - d->period_ms;
 
     for (i = 0; i < clean->cnt; i++) {
         tp = &clean->elems[i];

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "mcpu_conf.h"
+#include "mcpu_daemon.h"
 #include "mcpu_report_conf.h"
 
 
@@ -263,11 +264,9 @@ static int
 mcpu_report_conf_derive(void *data, char *errstr, size_t errstr_size)
 {
     int64_t              now_ms;
-    struct timespec      ts;
     mcpu_report_conf_t  *conf = data;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now_ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    now_ms = mcpu_daemon_wall_ms();
 
     conf->from_ms = 0;
     conf->to_ms = MCPU_REPORT_TIME_MAX_MS;

@@ -42,14 +42,6 @@ static void mcpu_sim_summary(mcpu_sim_t *s, size_t left);
 static void mcpu_sim_clock(int64_t ms, char *buf, size_t size);
 
 
-int64_t
-mcpu_sim_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
 int
@@ -61,7 +53,7 @@ main(int argc, char **argv)
     char             errstr[MCPU_SIM_ERRSTR_SIZE], allow[1024];
 
     memset(&s, 0, sizeof(s));
-    s.began = mcpu_sim_now_ms();
+    s.began = mcpu_daemon_wall_ms();
 
     rc = mcpu_sim_conf_load(&conf, argc, argv, errstr, sizeof(errstr));
     if (rc != MCPU_CONF_OK) {
@@ -134,7 +126,7 @@ mcpu_sim_setup(mcpu_sim_t *s, char *errstr, size_t errstr_size)
     s->nclients = conf->clients > 0 ? (size_t) conf->clients
                                     : (size_t) s->scenario.clients;
 
-    now = mcpu_sim_now_ms();
+    now = mcpu_daemon_wall_ms();
     s->end_ms = conf->end_ms > 0 ? conf->end_ms : now;
 
     /* the module refuses events more than an hour ahead of its clock */
@@ -214,7 +206,7 @@ mcpu_sim_run(mcpu_sim_t *s)
             }
         }
 
-        now = mcpu_sim_now_ms();
+        now = mcpu_daemon_wall_ms();
         flush = s->now_ms >= s->end_ms;
         done = flush && s->in_flight == 0;
         synced = 0;
@@ -515,7 +507,7 @@ mcpu_sim_summary(mcpu_sim_t *s, size_t left)
     size_t   i, len;
     double   seconds;
 
-    seconds = (double) (mcpu_sim_now_ms() - s->began) / 1000;
+    seconds = (double) (mcpu_daemon_wall_ms() - s->began) / 1000;
 
     n = snprintf(line, sizeof(line), "clients=%zu generated=%" PRIu64
                  " accepted=%" PRIu64 " refused=%" PRIu64 " known=%" PRIu64

@@ -149,7 +149,6 @@ typedef struct {
 
 
 /* the real clock, ms since the epoch */
-int64_t mcpu_sim_now_ms(void);
 
 /* mcpu_sim_http.c */
 int mcpu_sim_http_init(mcpu_sim_t *s, char *errstr, size_t errstr_size);

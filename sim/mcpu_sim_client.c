@@ -279,7 +279,7 @@ mcpu_sim_client_failed(mcpu_sim_t *s, mcpu_sim_client_t *c, const char *what,
                                      % (uint64_t) (wait / 2 + 1));
     }
 
-    c->wait_until = mcpu_sim_now_ms() + wait;
+    c->wait_until = mcpu_daemon_wall_ms() + wait;
     c->state = MCPU_SIM_BACKOFF;
 
     mcpu_log(c->failures == 1 ? MCPU_LOG_INFO : MCPU_LOG_DEBUG,

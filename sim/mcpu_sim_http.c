@@ -260,7 +260,7 @@ mcpu_sim_http_headers(mcpu_sim_t *s, mcpu_sim_client_t *c, int post,
             break;
         case 4:
             snprintf(line, sizeof(line), "Sent-At: %" PRId64,
-                     mcpu_sim_now_ms());
+                     mcpu_daemon_wall_ms());
             break;
         case 5:
             if (c->token == NULL) {
@@ -315,7 +315,7 @@ mcpu_sim_http_token(mcpu_sim_t *s, mcpu_sim_client_t *c, char *errstr,
         return 0;
     }
 
-    now = mcpu_sim_now_ms();
+    now = mcpu_daemon_wall_ms();
 
     if (c->token != NULL && now < c->token_renew) {
         return 0;

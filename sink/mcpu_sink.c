@@ -40,26 +40,8 @@ static void mcpu_sink_message(mcpu_sink_t *d, rd_kafka_message_t *m);
 static void mcpu_sink_metrics(mcpu_sink_t *d, int64_t *next);
 
 
-/* for deadlines and intervals: a clock that no time step moves */
-int64_t
-mcpu_sink_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
-/* for the metrics' timestamps */
-int64_t
-mcpu_sink_wall_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
 int
@@ -179,11 +161,11 @@ mcpu_sink_run(mcpu_sink_t *d)
             }
         }
 
-        now = mcpu_sink_now_ms();
+        now = mcpu_daemon_mono_ms();
 
         if (mcpu_sink_batch_due(d, now)) {
             (void) mcpu_sink_batch_flush(d, conf->insert_timeout_ms, 0);
-            now = mcpu_sink_now_ms();
+            now = mcpu_daemon_mono_ms();
         }
 
         /* also while paused: the group membership, rebalances, commits */
@@ -204,7 +186,7 @@ mcpu_sink_run(mcpu_sink_t *d)
     /* SIGTERM: the batch in hand goes in (or is left to the next reader),
      * then the group is left */
     if (d->batch_records > 0 && exit_code == 0) {
-        mcpu_sink_batch_finish(d, mcpu_sink_now_ms() + conf->flush_timeout_ms,
+        mcpu_sink_batch_finish(d, mcpu_daemon_mono_ms() + conf->flush_timeout_ms,
                                "stopping");
     }
 
@@ -272,8 +254,8 @@ mcpu_sink_check_table(mcpu_sink_t *d)
         mcpu_log(MCPU_LOG_WARN, "%s; trying again in %.1f s", errstr,
                  (double) backoff / 1000.0);
 
-        for (until = mcpu_sink_now_ms() + backoff;
-             mcpu_sink_now_ms() < until && !mcpu_daemon_stop; )
+        for (until = mcpu_daemon_mono_ms() + backoff;
+             mcpu_daemon_mono_ms() < until && !mcpu_daemon_stop; )
         {
             nanosleep(&ts, NULL);
         }
@@ -326,7 +308,7 @@ mcpu_sink_metrics(mcpu_sink_t *d, int64_t *next)
         return;
     }
 
-    now = mcpu_sink_now_ms();
+    now = mcpu_daemon_mono_ms();
     if (now < *next) {
         return;
     }

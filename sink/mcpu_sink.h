@@ -117,8 +117,6 @@ typedef struct {
 
 
 
-int64_t mcpu_sink_now_ms(void);     /* monotonic */
-int64_t mcpu_sink_wall_ms(void);    /* since the epoch */
 
 /* mcpu_sink_kafka.c */
 int mcpu_sink_kafka_check(mcpu_sink_t *d, char *errstr, size_t errstr_size);

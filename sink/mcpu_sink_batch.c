@@ -65,7 +65,7 @@ mcpu_sink_batch_take(mcpu_sink_t *d, rd_kafka_message_t *m)
     }
 
     if (d->batch_records++ == 0) {
-        d->batch_first_ms = mcpu_sink_now_ms();
+        d->batch_first_ms = mcpu_daemon_mono_ms();
     }
 
     if (ps->batch_first < 0) {
@@ -140,17 +140,17 @@ mcpu_sink_batch_flush(mcpu_sink_t *d, long timeout_ms, int sync)
             d->n.retries++;
         }
 
-        start = mcpu_sink_now_ms();
+        start = mcpu_daemon_mono_ms();
         rc = mcpu_sink_ch_insert(&d->ch, d->rows.data, d->rows.len,
                                  timeout_ms, errstr, sizeof(errstr));
 
         if (rc != MCPU_SINK_CH_OK) {
-            mcpu_sink_batch_failed(d, mcpu_sink_now_ms(), errstr);
+            mcpu_sink_batch_failed(d, mcpu_daemon_mono_ms(), errstr);
             return MCPU_SINK_RETRY;
         }
 
-        d->last_insert_took_ms = mcpu_sink_now_ms() - start;
-        d->last_insert_wall_ms = mcpu_sink_wall_ms();
+        d->last_insert_took_ms = mcpu_daemon_mono_ms() - start;
+        d->last_insert_wall_ms = mcpu_daemon_wall_ms();
         d->n.inserts++;
         d->n.rows_inserted += d->batch_rows;
         d->n.bytes_inserted += d->rows.len;
@@ -191,7 +191,7 @@ mcpu_sink_batch_finish(mcpu_sink_t *d, int64_t deadline_ms, const char *why)
     int64_t  now, left;
 
     while (d->batch_records > 0) {
-        now = mcpu_sink_now_ms();
+        now = mcpu_daemon_mono_ms();
         left = deadline_ms - now;
 
         if (left <= 0) {
@@ -214,7 +214,7 @@ mcpu_sink_batch_finish(mcpu_sink_t *d, int64_t deadline_ms, const char *why)
             return;
         }
 
-        now = mcpu_sink_now_ms();
+        now = mcpu_daemon_mono_ms();
         mcpu_sink_sleep_ms(mcpu_sink_min(d->retry_at_ms, deadline_ms) - now);
     }
 }
@@ -268,7 +268,7 @@ mcpu_sink_batch_skipped(mcpu_sink_t *d, const rd_kafka_message_t *m,
     const char *reason)
 {
     char     more[96];
-    int64_t  now = mcpu_sink_now_ms();
+    int64_t  now = mcpu_daemon_mono_ms();
 
     if (d->skip_logged_ms != 0
         && now - d->skip_logged_ms < MCPU_SINK_SKIP_LOG_MS)

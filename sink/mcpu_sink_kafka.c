@@ -13,7 +13,6 @@
 #include "mcpu_sink.h"
 
 
-#define MCPU_SINK_META_TIMEOUT_MS   5000
 #define MCPU_SINK_QUERY_TIMEOUT_MS  10000
 #define MCPU_SINK_SEEK_TIMEOUT_MS   5000
 
@@ -31,8 +30,6 @@ static const char *const  mcpu_sink_consumer_defaults[] = {
 
 static rd_kafka_t *mcpu_sink_kafka_new(mcpu_sink_t *d, char *errstr,
     size_t errstr_size);
-static int mcpu_sink_kafka_partitions(mcpu_sink_t *d, int32_t *n,
-    char *errstr, size_t errstr_size);
 static void mcpu_sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *tps, void *opaque);
 static void mcpu_sink_assigned(mcpu_sink_t *d,
@@ -54,13 +51,10 @@ mcpu_sink_kafka_open(mcpu_sink_t *d, char *errstr, size_t errstr_size)
     }
 
     /* the topic must exist before anything is read */
-    while (mcpu_sink_kafka_partitions(d, &n, errstr, errstr_size) != 0) {
-        if (strstr(errstr, "does not exist") != NULL || mcpu_daemon_stop) {
-            return MCPU_SINK_ERROR;
-        }
-
-        mcpu_log(MCPU_LOG_WARN, "%s; trying again", errstr);
-        rd_kafka_poll(d->consumer, 1000);
+    if (mcpu_kafka_topic_partitions(d->consumer, d->conf->topic, &n, errstr,
+                                    errstr_size) != 0)
+    {
+        return MCPU_SINK_ERROR;
     }
 
     /* partitions added later grow the array when they are assigned */
@@ -328,48 +322,6 @@ mcpu_sink_kafka_new(mcpu_sink_t *d, char *errstr, size_t errstr_size)
 }
 
 
-static int
-mcpu_sink_kafka_partitions(mcpu_sink_t *d, int32_t *n, char *errstr,
-    size_t errstr_size)
-{
-    rd_kafka_topic_t           *rkt;
-    rd_kafka_resp_err_t         err;
-    const rd_kafka_metadata_t  *md;
-
-    rkt = rd_kafka_topic_new(d->consumer, d->conf->topic, NULL);
-    if (rkt == NULL) {
-        snprintf(errstr, errstr_size, "topic \"%s\": %s", d->conf->topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        return -1;
-    }
-
-    err = rd_kafka_metadata(d->consumer, 0, rkt, &md,
-                            MCPU_SINK_META_TIMEOUT_MS);
-    rd_kafka_topic_destroy(rkt);
-
-    if (err) {
-        snprintf(errstr, errstr_size, "metadata of \"%s\": %s", d->conf->topic,
-                 rd_kafka_err2str(err));
-        return -1;
-    }
-
-    if (md->topic_cnt != 1 || md->topics[0].err
-        || md->topics[0].partition_cnt == 0)
-    {
-        err = md->topic_cnt == 1 ? md->topics[0].err
-                                 : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        snprintf(errstr, errstr_size, "topic \"%s\" does not exist (%s): "
-                 "it is mcpu-dedup's output_topic", d->conf->topic,
-                 err ? rd_kafka_err2str(err) : "no partitions");
-        rd_kafka_metadata_destroy(md);
-        return -1;
-    }
-
-    *n = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    return 0;
-}
-
 
 /*
  * The only place partitions change hands.  It runs inside
@@ -405,7 +357,7 @@ mcpu_sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 
         if (d->batch_records > 0) {
-            mcpu_sink_batch_finish(d, mcpu_sink_now_ms()
+            mcpu_sink_batch_finish(d, mcpu_daemon_mono_ms()
                                       + d->conf->flush_timeout_ms,
                                    rd_kafka_assignment_lost(rk)
                                    ? "partitions lost" : "partitions revoked");

@@ -65,7 +65,8 @@ for scenario in cause-transfer cause-indexing; do
         sub slurp { local $/; open my $f, "<", $_[0] or die "$_[0]: $!\n"; decode_json(<$f>) }
         my $t = slurp($truth);
         my $r = slurp($report);
-        my ($cause) = @{ $t->{causes} };
+        my ($cause) = @{ $t->{causes} || [] };
+        $cause && defined $cause->{event} or die "the truth file names no planted cause\n";
         my $s = $r->{suspects} or die "no suspects in the report\n";
         @$s or die "the report names no suspect\n";
         my $top = $s->[0];
@@ -77,8 +78,10 @@ for scenario in cause-transfer cause-indexing; do
                 $x->{event}, $x->{version} // "all", $x->{os} // "all",
                 $x->{osVersion} // "", $x->{lift}, $x->{support}, $x->{clients};
         }
-        my @bad = grep { defined $cause->{$_->[0]} && ($top->{$_->[1]} // "") ne $cause->{$_->[0]} }
-            (["event", "event"], ["version", "version"], ["os", "os"]);
+        # the top suspect must have every field the cause names, and the
+        # cause names its event, version and OS in both scenarios
+        my @bad = grep { !defined $cause->{$_} || ($top->{$_} // "") ne $cause->{$_} }
+            qw(event version os);
         die "the first suspect is not the planted cause\n" if @bad;
     ' "$E2E_WORK/$scenario.truth.json" "$E2E_WORK/$scenario.report.json" "$scenario" >&2 \
         || e2e_fail "$scenario: mcpu-report did not rank the planted cause first" \
